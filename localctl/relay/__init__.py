@@ -1,0 +1,1 @@
+"""The sans-I/O relay core: frames in, frames and events out; no sockets, no asyncio."""

@@ -1,0 +1,109 @@
+"""What the relay core tells its shell and the control loop, as typed events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from localctl.relay.errors import Fault
+from localctl.relay.frames import JsonObject, MessageType
+
+
+class Side(Enum):
+    """The two peers of a relay session."""
+
+    STATION = "station"
+    CSMS = "csms"
+
+    @property
+    def other(self) -> Side:
+        return Side.CSMS if self is Side.STATION else Side.STATION
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A frame to transmit to `destination`."""
+
+    destination: Side
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRelayed:
+    """A frame from `source` went on to the other side (replies carry their call's action)."""
+
+    source: Side
+    message_type: MessageType
+    action: str
+    message_id: str
+    payload: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class OwnCallAnswered:
+    """The station or CSMS answered one of the controller's own calls with a CALLRESULT."""
+
+    message_id: str
+    action: str
+    payload: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class OwnCallFailed:
+    """One of the controller's own calls got a CALLERROR, timed out, was superseded or lost."""
+
+    message_id: str
+    action: str
+    error_code: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerFaulted:
+    """`source` sent a frame that could not be parsed; `answered` if a CALLERROR went back."""
+
+    source: Side
+    fault: Fault
+    description: str
+    message_id: str | None
+    answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaViolated:
+    """A payload failed its schema; relayed anyway unless the session is strict."""
+
+    source: Side
+    action: str
+    message_id: str
+    fault: Fault
+    description: str
+    relayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedCallTimedOut:
+    """A relayed call got no answer in time; the link moves on to the next call."""
+
+    source: Side
+    action: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyUnmatched:
+    """A CALLRESULT or CALLERROR answered no call in flight; it was dropped."""
+
+    source: Side
+    message_id: str
+
+
+RelayEvent = (
+    FrameRelayed
+    | OwnCallAnswered
+    | OwnCallFailed
+    | PeerFaulted
+    | SchemaViolated
+    | RelayedCallTimedOut
+    | ReplyUnmatched
+)
