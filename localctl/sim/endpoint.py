@@ -1,0 +1,144 @@
+"""One OCPP-J connection as the simulators see it: receive loop, records, calls.
+
+The `ocpp` engine packs, validates and correlates; this layer adds what the simulators
+need around it: every incoming CALL is recorded with its message id before it is handled,
+an optional delay before answering, follow-up calls that must leave only after the
+answer (a NotifyReport after GetBaseReport), and calls that fail fast when the socket
+closes instead of waiting out the response timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp.exceptions import OCPPError
+from websockets.asyncio.connection import Connection
+from websockets.exceptions import ConnectionClosed
+
+from localctl.sim.errors import ConnectionLostError, PeerCallError
+from localctl.sim.ocpp_glue import bind_handlers, create_engine
+from localctl.sim.tasks import TaskSupervisor
+
+JsonObject = dict[str, Any]
+FollowUp = Callable[[], Coroutine[Any, Any, None]]
+
+_CALL = 2
+_CALLERROR = 4
+
+
+@dataclass(frozen=True)
+class ReceivedCall:
+    """A CALL as it arrived: message id, action and the payload as on the wire (camelCase)."""
+
+    message_id: str
+    action: str
+    payload: JsonObject
+
+
+def parse_frame(text: str) -> list[Any] | None:
+    """The OCPP-J frame as a list, or None when it is not one (the engine reports those)."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    return frame if isinstance(frame, list) and len(frame) >= 3 else None
+
+
+class OcppEndpoint:
+    """Drives one connection: `run()` receives until it closes, `call()` sends a CALL."""
+
+    def __init__(
+        self,
+        *,
+        identity: str,
+        connection: Connection,
+        handlers: object,
+        supervisor: TaskSupervisor,
+        response_timeout_s: float,
+        reply_delay_s: float = 0.0,
+        record: list[ReceivedCall] | None = None,
+    ) -> None:
+        subprotocol = connection.subprotocol
+        assert subprotocol is not None, "the handshake guarantees a subprotocol"
+        self.identity = identity
+        self.subprotocol: str = subprotocol
+        # The owner may pass a list that outlives this connection, to keep records
+        # across reconnects.
+        self.received_calls: list[ReceivedCall] = [] if record is None else record
+        self._connection = connection
+        self._supervisor = supervisor
+        self._reply_delay_s = reply_delay_s
+        self._engine = create_engine(subprotocol, identity, connection, response_timeout_s)
+        bind_handlers(self._engine, handlers)
+        self._follow_ups: list[tuple[str, FollowUp]] = []
+        self._call_errors: dict[str, tuple[str, str]] = {}
+
+    def after_reply(self, name: str, follow_up: FollowUp) -> None:
+        """Run `follow_up` as a supervised task once the CALL being handled is answered."""
+        self._follow_ups.append((name, follow_up))
+
+    async def run(self) -> None:
+        """Receive and handle frames until the connection closes, cleanly or not."""
+        try:
+            async for message in self._connection:
+                text = message if isinstance(message, str) else message.decode()
+                await self._handle_frame(text)
+        except ConnectionClosed:
+            return
+
+    async def _handle_frame(self, text: str) -> None:
+        frame = parse_frame(text)
+        is_call = frame is not None and frame[0] == _CALL and len(frame) == 4
+        if is_call:
+            assert frame is not None
+            self.received_calls.append(ReceivedCall(str(frame[1]), str(frame[2]), frame[3]))
+            if self._reply_delay_s > 0:
+                await asyncio.sleep(self._reply_delay_s)
+        elif frame is not None and frame[0] == _CALLERROR and len(frame) >= 4:
+            self._call_errors[str(frame[1])] = (str(frame[2]), str(frame[3]))
+        await self._engine.route_message(text)
+        self._start_follow_ups()
+
+    def _start_follow_ups(self) -> None:
+        follow_ups, self._follow_ups = self._follow_ups, []
+        for name, follow_up in follow_ups:
+            self._supervisor.spawn(follow_up(), f"{self.identity}:{name}")
+
+    async def call(self, payload: object) -> Any:
+        """Send `payload` (an `ocpp` call dataclass) and return the typed `ocpp` result.
+
+        Raises `PeerCallError` on a CALLERROR, `ConnectionLostError` if the socket closes
+        first, `TimeoutError` after the response timeout, and the `ocpp` validation error
+        if our own payload breaks the schema.
+        """
+        action = type(payload).__name__
+        message_id = str(uuid.uuid4())
+        call_task = asyncio.ensure_future(
+            self._engine.call(payload, suppress=False, unique_id=message_id)
+        )
+        closed_task = asyncio.ensure_future(self._connection.wait_closed())
+        try:
+            await asyncio.wait({call_task, closed_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (call_task, closed_task):
+                task.cancel()
+            await asyncio.wait({call_task, closed_task})
+        return self._outcome(action, message_id, call_task)
+
+    def _outcome(self, action: str, message_id: str, call_task: asyncio.Future[Any]) -> Any:
+        if call_task.cancelled():
+            raise ConnectionLostError(f"{self.identity}: connection closed during {action}")
+        error = call_task.exception()
+        if error is None:
+            return call_task.result()
+        if isinstance(error, OCPPError) and message_id in self._call_errors:
+            code, description = self._call_errors.pop(message_id)
+            raise PeerCallError(action, code, description) from error
+        if isinstance(error, ConnectionClosed):
+            raise ConnectionLostError(f"{self.identity}: closed before {action}") from error
+        raise error
