@@ -1,0 +1,188 @@
+"""What a simulated 1.6J charge point answers to calls from the central system.
+
+A mixin of `SimStation16`: it declares the state it reads. Answers follow what real charge
+points do; where an answer implies a later message (a triggered StatusNotification, the
+StartTransaction after RemoteStartTransaction) it is sent after the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ocpp.v16 import call_result
+
+from localctl.sim.ocpp_glue import handles, iso_utc
+from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v16
+
+if TYPE_CHECKING:
+    from localctl.sim.config_store import KeyStore16
+    from localctl.sim.station_base import SimStationBase
+
+    _Base = SimStationBase
+else:
+    _Base = object
+
+
+class Station16Handlers(_Base):
+    config: KeyStore16
+    connectors: int
+    transaction_ids: dict[int, int]
+    connector_status: dict[int, str]
+    last_reading: dict[int, tuple[tuple[float, ...], float]]
+
+    if TYPE_CHECKING:  # provided by SimStation16
+
+        async def boot(self) -> Any: ...
+        async def heartbeat(self) -> Any: ...
+        async def status(
+            self, connector_id: int, status: str, error_code: str = "NoError"
+        ) -> Any: ...
+        async def start_transaction(
+            self, connector_id: int, id_tag: str, meter_start_wh: float = 0.0
+        ) -> Any: ...
+        async def stop_transaction(
+            self,
+            connector_id: int,
+            meter_stop_wh: float,
+            reason: str = "Local",
+            id_tag: str | None = None,
+        ) -> Any: ...
+        async def meter_values(
+            self,
+            connector_id: int,
+            current_a: Sequence[float],
+            energy_wh: float,
+            voltage_v: float = 230.0,
+        ) -> Any: ...
+
+    @handles("GetConfiguration")
+    def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:
+        known, unknown = self.config.get(key)
+        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @handles("ChangeConfiguration")
+    def on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
+        return call_result.ChangeConfiguration(status=self.config.change(key, value))
+
+    @handles("SetChargingProfile")
+    def on_set_charging_profile(
+        self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
+    ) -> Any:
+        purpose = cs_charging_profiles["charging_profile_purpose"]
+        # A TxProfile needs a running transaction on that connector (1.6 section 3.13.4).
+        if purpose == "TxProfile" and connector_id not in self.transaction_ids:
+            return call_result.SetChargingProfile(status="Rejected")
+        self.profiles.install(profile_from_v16(connector_id, cs_charging_profiles, self._clock()))
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @handles("ClearChargingProfile")
+    def on_clear_charging_profile(self, **criteria: Any) -> Any:
+        removed = self.profiles.clear(
+            profile_id=criteria.get("id"),
+            port=criteria.get("connector_id"),
+            purpose=criteria.get("charging_profile_purpose"),
+            stack_level=criteria.get("stack_level"),
+        )
+        return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+
+    @handles("GetCompositeSchedule")
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str = "A", **_: Any
+    ) -> Any:
+        now = self._clock()
+        limit_a = self.profiles.limit_a(connector_id, now)
+        limit = limit_a if charging_rate_unit == "A" else limit_a * NOMINAL_VOLTAGE_V * 3
+        schedule = {
+            "duration": duration,
+            "start_schedule": iso_utc(now),
+            "charging_rate_unit": charging_rate_unit,
+            "charging_schedule_period": [{"start_period": 0, "limit": round(limit, 1)}],
+        }
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=iso_utc(now),
+            charging_schedule=schedule,
+        )
+
+    @handles("RemoteStartTransaction")
+    def on_remote_start_transaction(
+        self, id_tag: str, connector_id: int | None = None, **_: Any
+    ) -> Any:
+        port = connector_id or self._free_connector()
+        if port is None or port in self.transaction_ids:
+            return call_result.RemoteStartTransaction(status="Rejected")
+
+        async def start() -> None:
+            await self.start_transaction(port, id_tag)
+
+        self._after_reply("remote start", start)
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    def _free_connector(self) -> int | None:
+        free = [c for c in range(1, self.connectors + 1) if c not in self.transaction_ids]
+        return free[0] if free else None
+
+    @handles("RemoteStopTransaction")
+    def on_remote_stop_transaction(self, transaction_id: int, **_: Any) -> Any:
+        ports = [port for port, tx in self.transaction_ids.items() if tx == transaction_id]
+        if not ports:
+            return call_result.RemoteStopTransaction(status="Rejected")
+        port = ports[0]
+        energy_wh = self.last_reading.get(port, ((), 0.0))[1]
+
+        async def stop() -> None:
+            await self.stop_transaction(port, energy_wh, reason="Remote")
+
+        self._after_reply("remote stop", stop)
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @handles("Reset")
+    def on_reset(self, **_: Any) -> Any:
+        return call_result.Reset(status="Accepted")
+
+    @handles("TriggerMessage")
+    def on_trigger_message(
+        self, requested_message: str, connector_id: int | None = None, **_: Any
+    ) -> Any:
+        follow_up = self._triggered(requested_message, connector_id or 1)
+        if follow_up is None:
+            return call_result.TriggerMessage(status="NotImplemented")
+        self._after_reply(f"triggered {requested_message}", follow_up)
+        return call_result.TriggerMessage(status="Accepted")
+
+    def _triggered(self, message: str, port: int) -> Any:
+        async def boot() -> None:
+            await self.boot()
+
+        async def heartbeat() -> None:
+            await self.heartbeat()
+
+        async def status() -> None:
+            await self.status(port, self.connector_status.get(port, "Available"))
+
+        async def meter() -> None:
+            current_a, energy_wh = self.last_reading.get(port, ((0.0, 0.0, 0.0), 0.0))
+            await self.meter_values(port, current_a, energy_wh)
+
+        triggers = {
+            "BootNotification": boot,
+            "Heartbeat": heartbeat,
+            "StatusNotification": status,
+            "MeterValues": meter,
+        }
+        return triggers.get(message)
+
+    @handles("UnlockConnector")
+    def on_unlock_connector(self, **_: Any) -> Any:
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @handles("ChangeAvailability")
+    def on_change_availability(self, **_: Any) -> Any:
+        return call_result.ChangeAvailability(status="Accepted")
+
+    @handles("DataTransfer")
+    def on_data_transfer(self, **_: Any) -> Any:
+        # A real charge point knows no vendor extensions of a stranger.
+        return call_result.DataTransfer(status="UnknownVendorId")

@@ -1,0 +1,156 @@
+"""What both simulated stations share: the connection, the receive task, the records.
+
+A station connects to `url/station_id` offering its subprotocol(s), checks that the server
+chose the OCPP version it speaks, and runs its receive loop in a supervised task. The
+version-specific classes add the OCPP calls and the handlers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ClassVar, Protocol, Self
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from localctl.sim.endpoint import FollowUp, JsonObject, OcppEndpoint, ReceivedCall
+from localctl.sim.errors import NotConnectedError, SubprotocolMismatchError
+from localctl.sim.ocpp_glue import utc_now
+from localctl.sim.profiles import ProfileStore
+from localctl.sim.tasks import TaskSupervisor
+
+Clock = Callable[[], datetime]
+
+
+@dataclasses.dataclass(frozen=True)
+class StationIdentity:
+    """What the station reports in its BootNotification."""
+
+    vendor: str = "localctl-sim"
+    model: str = "SimBox-22"
+    firmware_version: str = "1.0.0"
+    max_current_a: float = 32.0
+
+
+class SimStationBase:
+    """Connection handling shared by `SimStation16` and `SimStation201`."""
+
+    speaks: ClassVar[str]
+
+    def __init__(
+        self,
+        url: str,
+        station_id: str,
+        *,
+        subprotocols: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        identity: StationIdentity = StationIdentity(),
+        reply_delay_s: float = 0.0,
+        response_timeout_s: float = 10.0,
+        open_timeout_s: float = 5.0,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.url = url
+        self.station_id = station_id
+        self.identity = identity
+        self.offered_subprotocols = tuple(subprotocols or (self.speaks,))
+        self.received_calls: list[ReceivedCall] = []
+        self.profiles = ProfileStore(identity.max_current_a)
+        self._extra_headers = dict(extra_headers or {})
+        self._reply_delay_s = reply_delay_s
+        self._response_timeout_s = response_timeout_s
+        self._open_timeout_s = open_timeout_s
+        self._clock = clock
+        self._connection: ClientConnection | None = None
+        self._endpoint: OcppEndpoint | None = None
+        self._supervisor = TaskSupervisor(station_id)
+
+    async def connect(self) -> None:
+        """Open the WebSocket (handshake errors from websockets propagate) and start serving."""
+        connection = await connect(
+            f"{self.url}/{quote(self.station_id, safe='')}",
+            subprotocols=[Subprotocol(name) for name in self.offered_subprotocols],
+            additional_headers=self._extra_headers,
+            open_timeout=self._open_timeout_s,
+        )
+        if connection.subprotocol != self.speaks:
+            await connection.close()
+            raise SubprotocolMismatchError(
+                f"{self.station_id} speaks {self.speaks}, server chose {connection.subprotocol}"
+            )
+        self._connection = connection
+        self._endpoint = OcppEndpoint(
+            identity=self.station_id,
+            connection=connection,
+            handlers=self,
+            supervisor=self._supervisor,
+            response_timeout_s=self._response_timeout_s,
+            reply_delay_s=self._reply_delay_s,
+            record=self.received_calls,
+        )
+        self._supervisor.spawn(self._endpoint.run(), "receive")
+
+    async def close(self) -> None:
+        """Close the socket and wait for every task; re-raises a task's failure."""
+        if self._connection is not None:
+            await self._connection.close()
+        await self._supervisor.aclose()
+
+    async def wait_disconnected(self) -> None:
+        """Return once the connection is closed, by either side."""
+        if self._connection is not None:
+            await self._connection.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def received(self) -> list[tuple[str, JsonObject]]:
+        """(action, wire payload) of every CALL received, oldest first."""
+        return [(call.action, call.payload) for call in self.received_calls]
+
+    @property
+    def subprotocol(self) -> str | None:
+        return None if self._connection is None else self._connection.subprotocol
+
+    def current_limit_a(self, port: int) -> float:
+        """What the installed profiles and the hardware let this port draw now, per phase."""
+        return self.profiles.limit_a(port, self._clock())
+
+    async def _call(self, payload: object) -> Any:
+        if self._endpoint is None:
+            raise NotConnectedError(f"{self.station_id} has not connected")
+        return await self._endpoint.call(payload)
+
+    def _after_reply(self, name: str, follow_up: FollowUp) -> None:
+        assert self._endpoint is not None, "handlers run only on a connected station"
+        self._endpoint.after_reply(name, follow_up)
+
+
+class LifecycleStation(Protocol):
+    """What `run_station_life` needs; `port` is the connector (1.6) or EVSE (2.0.1) id."""
+
+    async def boot(self) -> Any: ...
+    async def set_available(self, port: int, /) -> Any: ...
+    async def plug_in(self, port: int, /) -> Any: ...
+    async def authorize(self, token: str, /) -> Any: ...
+    async def start_charging(self, port: int, token: str, /) -> Any: ...
+    async def meter_values(
+        self, port: int, current_a: Sequence[float], energy_wh: float, /
+    ) -> Any: ...
+    async def stop_charging(self, port: int, energy_wh: float, /) -> Any: ...
+    async def unplug(self, port: int, /) -> Any: ...
+    def current_limit_a(self, port: int, /) -> float: ...
