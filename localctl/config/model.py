@@ -1,0 +1,94 @@
+"""The configuration model. Every field has a description with its unit; unknown keys are errors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Subprotocol = Literal["ocpp2.1", "ocpp2.0.1", "ocpp1.6"]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RelayConfig(StrictModel):
+    """The station-side WebSocket server and the upstream connections to the CSMS."""
+
+    listen: str = Field(
+        "127.0.0.1:9000",
+        description="HOST:PORT of the station-side WebSocket server (port 0: any free port)",
+    )
+    upstream_url: str = Field(
+        description="ws:// or wss:// URL of the CSMS's OCPP endpoint; the station's identity is "
+        "appended as the last path segment"
+    )
+    subprotocols: tuple[Subprotocol, ...] = Field(
+        ("ocpp2.0.1", "ocpp1.6", "ocpp2.1"),
+        description="OCPP-J subprotocols accepted from stations, in order of preference",
+    )
+    strict: bool = Field(
+        False,
+        description="answer schema-invalid calls with a CALLERROR instead of relaying them "
+        "(off by default: real stations are often slightly off-spec)",
+    )
+    relayed_call_timeout_s: float = Field(
+        60.0, gt=0, description="seconds a relayed call may stay unanswered (s)"
+    )
+    own_call_timeout_s: float = Field(
+        30.0, gt=0, description="seconds the controller's own call may stay unanswered (s)"
+    )
+    upstream_open_timeout_s: float = Field(
+        10.0, gt=0, description="seconds to open the upstream connection during a handshake (s)"
+    )
+    ping_interval_s: float | None = Field(
+        20.0, gt=0, description="WebSocket ping interval on both sockets (s); null: no pings"
+    )
+    ping_timeout_s: float | None = Field(
+        20.0, gt=0, description="seconds a ping may go unanswered before the socket closes (s)"
+    )
+    max_frame_bytes: int = Field(
+        1_048_576, ge=1024, description="largest WebSocket message accepted (bytes)"
+    )
+    compression: bool = Field(
+        True, description="RFC 7692 permessage-deflate when the peer offers it (OCPP-J part 4, 5)"
+    )
+    allowed_station_ids: tuple[str, ...] | None = Field(
+        None, description="if set, only these station identities may connect (others: HTTP 404)"
+    )
+    on_duplicate_connection: Literal["replace", "reject"] = Field(
+        "replace",
+        description="a station connecting while its identity is connected: replace the old "
+        "connection (the usual case after a silent network loss) or reject the new one (HTTP 409)",
+    )
+    log_traffic: bool = Field(False, description="log every relayed frame at INFO level")
+
+    @field_validator("upstream_url")
+    @classmethod
+    def _websocket_url(cls, url: str) -> str:
+        if not url.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return url.rstrip("/")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, listen: str) -> str:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:9000")
+        return listen
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class LocalctlConfig(StrictModel):
+    """A whole localctl configuration file."""
+
+    relay: RelayConfig = Field(description="station-side server and upstream connections")

@@ -1,0 +1,300 @@
+"""The station-side WebSocket server and its upstream connections.
+
+A station connects to ``ws://HOST:PORT/<any prefix>/<station-id>``. During its handshake the
+controller opens the station's upstream socket to ``<upstream-url>/<station-id>`` (the
+identity segment exactly as the station sent it), offering the subprotocols both sides
+support, and answers the station only once the CSMS has answered: a station the CSMS refuses
+is refused with the CSMS's HTTP status, and the station gets the subprotocol the CSMS chose.
+Upstream credentials are the controller's own; the station's Authorization header stays here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.frames import CloseCode
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.typing import Subprotocol
+
+from localctl.config.model import RelayConfig
+from localctl.io.station_link import EventListener, StationLink, StationUnavailableError
+from localctl.relay.events import Side
+from localctl.relay.frames import JsonObject
+from localctl.relay.schemas import SchemaRegistry
+from localctl.relay.session import RelaySession, SessionOptions, own_message_id
+from localctl.relay.versions import OcppVersion
+
+log = logging.getLogger("localctl.relay")
+
+_TIMEOUT_SWEEP_INTERVAL_S = 0.5
+_REPLACED_CONNECTION_WAIT_S = 5.0
+
+
+@dataclass(slots=True)
+class _Handshake:
+    """What process_request learned, for select_subprotocol and the connection handler."""
+
+    station_id: str
+    upstream: ClientConnection | None  # None: no common subprotocol; close after the handshake
+
+
+class RelayServer:
+    """Accepts stations, opens their upstream sockets and relays between them."""
+
+    def __init__(
+        self,
+        config: RelayConfig,
+        schemas: SchemaRegistry,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        new_message_id: Callable[[], str] = own_message_id,
+        listener: EventListener | None = None,
+    ) -> None:
+        self._config = config
+        self._schemas = schemas
+        self._clock = clock
+        self._new_message_id = new_message_id
+        self._listener = listener
+        self._options = SessionOptions(
+            strict=config.strict,
+            relayed_call_timeout_s=config.relayed_call_timeout_s,
+            own_call_timeout_s=config.own_call_timeout_s,
+        )
+        self._handshakes: dict[ServerConnection, _Handshake] = {}
+        self._links: dict[str, StationLink] = {}
+        self._server: Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        compression = "deflate" if self._config.compression else None
+        self._server = await serve(
+            self._handle,
+            self._config.listen_host,
+            self._config.listen_port,
+            process_request=self._process_request,
+            select_subprotocol=self._select_subprotocol,
+            compression=compression,
+            max_size=self._config.max_frame_bytes,
+            ping_interval=self._config.ping_interval_s,
+            ping_timeout=self._config.ping_timeout_s,
+            server_header=None,
+        )
+        self._sweeper = asyncio.create_task(self._sweep_timeouts(), name="relay-timeouts")
+
+    async def close(self) -> None:
+        """Stop accepting, close every station and its upstream socket, and wait for them."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._server is not None:
+            self._server.close(close_connections=False)
+            await asyncio.gather(
+                *(
+                    link.close(CloseCode.GOING_AWAY, "controller shutting down")
+                    for link in list(self._links.values())
+                )
+            )
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> RelayServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def port(self) -> int:
+        """The port the station-side server is bound to (useful with port 0)."""
+        assert self._server is not None, "start() first"
+        port: int = next(iter(self._server.sockets)).getsockname()[1]
+        return port
+
+    @property
+    def station_ids(self) -> list[str]:
+        return sorted(self._links)
+
+    def link(self, station_id: str) -> StationLink | None:
+        return self._links.get(station_id)
+
+    async def call(
+        self, station_id: str, action: str, payload: JsonObject, *, destination: Side = Side.STATION
+    ) -> JsonObject:
+        """The controller's own call to a station (or, with destination CSMS, upstream for it)."""
+        link = self._links.get(station_id)
+        if link is None:
+            raise StationUnavailableError(action, "NotConnected", f"{station_id} is not connected")
+        return await link.call(action, payload, destination)
+
+    # -- handshake ----------------------------------------------------------------------------
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        station_id, raw_segment = _identity(request.path)
+        if not station_id:
+            return connection.respond(HTTPStatus.NOT_FOUND, "no station identity in the path\n")
+        allowed = self._config.allowed_station_ids
+        if allowed is not None and station_id not in allowed:
+            # OCPP 2.0.1 part 4, 3.1.2: an unknown identity gets HTTP 404.
+            return connection.respond(HTTPStatus.NOT_FOUND, "unknown station identity\n")
+        refusal = await self._make_room_for(connection, station_id)
+        if refusal is not None:
+            return refusal
+        offered = _offered_subprotocols(request.headers)
+        common: list[str] = [p for p in offered if p in self._config.subprotocols]
+        if not common:
+            self._handshakes[connection] = _Handshake(station_id, upstream=None)
+            return None
+        try:
+            upstream = await self._open_upstream(raw_segment, common, request.headers)
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            log.info(
+                "CSMS refused %s with HTTP %s", station_id, status, extra={"station_id": station_id}
+            )
+            return connection.respond(status, f"refused upstream with HTTP {status}\n")
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            log.warning(
+                "cannot reach the CSMS for %s: %r",
+                station_id,
+                exc,
+                extra={"station_id": station_id},
+            )
+            return connection.respond(HTTPStatus.BAD_GATEWAY, "CSMS unreachable\n")
+        self._handshakes[connection] = _Handshake(station_id, upstream)
+        return None
+
+    async def _make_room_for(
+        self, connection: ServerConnection, station_id: str
+    ) -> Response | None:
+        existing = self._links.get(station_id)
+        if existing is None:
+            return None
+        if self._config.on_duplicate_connection == "reject":
+            return connection.respond(HTTPStatus.CONFLICT, "station already connected\n")
+        log.info(
+            "%s reconnected; replacing its old connection",
+            station_id,
+            extra={"station_id": station_id},
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                existing.close(CloseCode.POLICY_VIOLATION, "replaced by a new connection"),
+                _REPLACED_CONNECTION_WAIT_S,
+            )
+        return None
+
+    async def _open_upstream(
+        self, raw_segment: str, subprotocols: list[str], station_headers: Headers
+    ) -> ClientConnection:
+        url = f"{self._config.upstream_url}/{raw_segment}"
+        return await connect(
+            url,
+            subprotocols=[Subprotocol(p) for p in subprotocols],
+            compression="deflate" if self._config.compression else None,
+            max_size=self._config.max_frame_bytes,
+            ping_interval=self._config.ping_interval_s,
+            ping_timeout=self._config.ping_timeout_s,
+            open_timeout=self._config.upstream_open_timeout_s,
+            # The CSMS sees the station's own User-Agent, as on a direct connection.
+            user_agent_header=station_headers.get("User-Agent"),
+            proxy=None,
+        )
+
+    def _select_subprotocol(
+        self, connection: ServerConnection, subprotocols: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        handshake = self._handshakes.get(connection)
+        if handshake is None or handshake.upstream is None:
+            return None
+        return handshake.upstream.subprotocol
+
+    # -- connection ---------------------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        handshake = self._handshakes.pop(connection)
+        upstream = handshake.upstream
+        if upstream is None or upstream.subprotocol is None:
+            # OCPP 2.0.1 part 4, 3.1.2: no agreed subprotocol: complete the handshake without
+            # one, then close at once.
+            if upstream is not None:
+                await upstream.close(CloseCode.GOING_AWAY, "station offered no common subprotocol")
+            await connection.close(CloseCode.PROTOCOL_ERROR, "no common OCPP subprotocol")
+            return
+        station_id = handshake.station_id
+        session = RelaySession(
+            station_id,
+            OcppVersion.from_subprotocol(upstream.subprotocol),
+            self._schemas,
+            options=self._options,
+            new_message_id=self._new_message_id,
+        )
+        link = StationLink(session, connection, upstream, self._clock, self._listener)
+        self._links[station_id] = link
+        log.info(
+            "%s connected with %s",
+            station_id,
+            upstream.subprotocol,
+            extra={"station_id": station_id},
+        )
+        try:
+            await link.run()
+        finally:
+            if self._links.get(station_id) is link:
+                del self._links[station_id]
+            log.info("%s disconnected", station_id, extra={"station_id": station_id})
+
+    async def _sweep_timeouts(self) -> None:
+        while True:
+            await asyncio.sleep(_TIMEOUT_SWEEP_INTERVAL_S)
+            for link in list(self._links.values()):
+                if link.tick():
+                    await link.flush()
+            await self._drop_abandoned_handshakes()
+
+    async def _drop_abandoned_handshakes(self) -> None:
+        """A station that vanished between our upstream connect and its handshake's end never
+        reaches the handler: close the upstream socket opened for it."""
+        for connection, handshake in list(self._handshakes.items()):
+            if connection.state is State.CLOSED:
+                del self._handshakes[connection]
+                if handshake.upstream is not None:
+                    await handshake.upstream.close(CloseCode.GOING_AWAY, "station went away")
+
+
+def _identity(path: str) -> tuple[str, str]:
+    """The station identity (last path segment, percent-decoded) and the raw segment."""
+    raw_segment = urlsplit(path).path.rstrip("/").rpartition("/")[2]
+    return unquote(raw_segment), raw_segment
+
+
+def _offered_subprotocols(headers: Headers) -> list[str]:
+    return [
+        item.strip()
+        for value in headers.get_all("Sec-WebSocket-Protocol")
+        for item in value.split(",")
+        if item.strip()
+    ]

@@ -1,0 +1,208 @@
+"""One station's two sockets, pumped through its RelaySession.
+
+The station socket and the upstream socket each get a reader task; every message read goes
+into the session and whatever the session wants sent is written at once. When either socket
+closes, the other is closed too (OCPP 2.0.1 part 4, 6.3) and the controller's own calls still
+waiting fail with `StationUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from websockets.asyncio.connection import Connection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+
+from localctl.relay.events import (
+    FrameRelayed,
+    OwnCallAnswered,
+    OwnCallFailed,
+    PeerFaulted,
+    RelayEvent,
+    SchemaViolated,
+    Side,
+)
+from localctl.relay.frames import JsonObject
+from localctl.relay.session import RelaySession
+
+log = logging.getLogger("localctl.relay")
+traffic_log = logging.getLogger("localctl.traffic")
+
+EventListener = Callable[[str, RelayEvent], None]
+
+# Close codes an endpoint may send (RFC 6455 7.4.1); others are mirrored as GOING_AWAY.
+_SENDABLE_CLOSE_CODES = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013}
+
+
+class OwnCallError(Exception):
+    """The controller's own call got no CALLRESULT: a CALLERROR, a timeout or a lost socket."""
+
+    def __init__(self, action: str, error_code: str, description: str) -> None:
+        super().__init__(f"{action}: {error_code}: {description}")
+        self.action = action
+        self.error_code = error_code
+        self.description = description
+
+
+class StationUnavailableError(OwnCallError):
+    """The station is not connected (or went away before answering)."""
+
+
+class StationLink:
+    """The running relay of one connected station."""
+
+    def __init__(
+        self,
+        session: RelaySession,
+        station_socket: Connection,
+        upstream_socket: Connection,
+        clock: Callable[[], float],
+        listener: EventListener | None = None,
+    ) -> None:
+        self.session = session
+        self.station_id = session.station_id
+        self._sockets = {Side.STATION: station_socket, Side.CSMS: upstream_socket}
+        self._clock = clock
+        self._listener = listener
+        self._own_calls: dict[str, asyncio.Future[JsonObject]] = {}
+        self.closed = asyncio.Event()
+
+    async def run(self) -> None:
+        """Relay until either socket closes, then close the other one."""
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for side in Side:
+                    tasks.create_task(self._pump(side))
+        finally:
+            self.session.connection_lost()
+            self._dispatch_events()
+            for future in self._own_calls.values():
+                if not future.done():
+                    future.set_exception(
+                        StationUnavailableError("?", "ConnectionLost", "the station disconnected")
+                    )
+            self.closed.set()
+
+    async def call(self, action: str, payload: JsonObject, destination: Side) -> JsonObject:
+        """Send the controller's own call and wait for its CALLRESULT payload."""
+        if self.closed.is_set():
+            raise StationUnavailableError(
+                action, "NotConnected", f"{self.station_id} is not connected"
+            )
+        message_id = self.session.send_own_call(
+            action, payload, self._clock(), destination=destination
+        )
+        future: asyncio.Future[JsonObject] = asyncio.get_running_loop().create_future()
+        self._own_calls[message_id] = future
+        await self.flush()
+        try:
+            return await future
+        finally:
+            self._own_calls.pop(message_id, None)
+
+    async def close(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
+        await self._sockets[Side.STATION].close(code, reason)
+        await self._sockets[Side.CSMS].close(code, reason)
+        await self.closed.wait()
+
+    def tick(self) -> bool:
+        """Let overdue calls time out; True if something is now waiting to be sent."""
+        deadline = self.session.next_deadline_s()
+        now_s = self._clock()
+        if deadline is None or now_s < deadline:
+            return False
+        self.session.tick(now_s)
+        return True
+
+    async def flush(self) -> None:
+        """Write what the session wants sent, then hand its events on."""
+        for outgoing in self.session.data_to_send():
+            socket = self._sockets[outgoing.destination]
+            try:
+                await socket.send(outgoing.text)
+            except ConnectionClosed:
+                # The socket's own reader ends the link; the peer never saw this frame, and
+                # with the link closing it will resend it as OCPP-J requires after reconnecting.
+                log.warning(
+                    "frame not sent, %s socket closed",
+                    outgoing.destination.value,
+                    extra={"station_id": self.station_id},
+                )
+        self._dispatch_events()
+
+    async def _pump(self, side: Side) -> None:
+        socket = self._sockets[side]
+        try:
+            async for message in socket:
+                self.session.receive(side, message, self._clock())
+                await self.flush()
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._close_other(side)
+
+    async def _close_other(self, closed_side: Side) -> None:
+        """OCPP 2.0.1 part 4, 6.3: a lost socket closes its counterpart, with the same code
+        where that code may be sent on."""
+        closed = self._sockets[closed_side]
+        code = closed.close_code if closed.close_code in _SENDABLE_CLOSE_CODES else None
+        reason = closed.close_reason or f"{closed_side.value} connection closed"
+        await self._sockets[closed_side.other].close(code or CloseCode.GOING_AWAY, reason[:120])
+        log.info(
+            "%s socket closed (code %s), closing the %s socket",
+            closed_side.value,
+            closed.close_code,
+            closed_side.other.value,
+            extra={"station_id": self.station_id},
+        )
+
+    def _dispatch_events(self) -> None:
+        for event in self.session.events():
+            if isinstance(event, OwnCallAnswered):
+                self._resolve(event.message_id, result=event.payload)
+            elif isinstance(event, OwnCallFailed):
+                error = OwnCallError(event.action, event.error_code, event.description)
+                self._resolve(event.message_id, error=error)
+            self._log(event)
+            if self._listener is not None:
+                self._listener(self.station_id, event)
+
+    def _resolve(
+        self, message_id: str, *, result: JsonObject | None = None, error: Exception | None = None
+    ) -> None:
+        future = self._own_calls.get(message_id)
+        if future is None or future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result or {})
+
+    def _log(self, event: RelayEvent) -> None:
+        extra = {"station_id": self.station_id}
+        if isinstance(event, FrameRelayed):
+            if traffic_log.isEnabledFor(logging.INFO):
+                traffic_log.info(
+                    "%s %s",
+                    event.message_type.name,
+                    event.action,
+                    extra={
+                        **extra,
+                        "message_id": event.message_id,
+                        "action": event.action,
+                        "direction": f"{event.source.value}->{event.source.other.value}",
+                    },
+                )
+        elif isinstance(event, PeerFaulted | SchemaViolated):
+            log.warning(
+                "%s from %s: %s",
+                type(event).__name__,
+                event.source.value,
+                event.description,
+                extra={**extra, "message_id": event.message_id},
+            )
+        else:
+            log.debug("%s", event, extra=extra)

@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
+
+from localctl.io.relay_server import RelayServer
+from localctl.io.station_link import OwnCallError, StationUnavailableError
+from localctl.relay.schemas import SchemaRegistry
+from tests.io.conftest import relay_config
+from tests.io.rawpeers import RawCsms
+
+BOOT_16 = '[2,"b-1","BootNotification",{"chargePointModel":"M","chargePointVendor":"V"}]'
+BOOT_16_ANSWER = (
+    '[3,"b-1",{"status":"Accepted","currentTime":"2026-01-01T00:00:00Z","interval":60}]'
+)
+
+
+def station(
+    relay: RelayServer, station_id: str = "CP-1", subprotocol: str = "ocpp1.6", **kwargs: object
+) -> connect:
+    return connect(
+        f"ws://127.0.0.1:{relay.port}/ocpp/{station_id}",
+        subprotocols=[Subprotocol(subprotocol)],
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def recv(socket: ClientConnection, timeout_s: float = 5.0) -> str:
+    message = await asyncio.wait_for(socket.recv(), timeout_s)
+    assert isinstance(message, str)
+    return message
+
+
+async def test_station_frames_reach_the_csms_unchanged_and_back(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay) as socket:
+        assert socket.subprotocol == "ocpp1.6"
+        await socket.send(BOOT_16)
+        upstream = await csms.connection("CP-1")
+        assert await upstream.next_frame() == BOOT_16
+        assert upstream.socket.subprotocol == "ocpp1.6"
+        await upstream.socket.send(BOOT_16_ANSWER)
+        assert await recv(socket) == BOOT_16_ANSWER
+
+
+async def test_upstream_uses_the_same_identity_and_not_the_station_credentials(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    secret = base64.b64encode(b"RDAM 123:station-password").decode()
+    headers = {"Authorization": f"Basic {secret}", "User-Agent": "ACME-Wallbox/4.2"}
+    async with station(relay, "RDAM%20123", additional_headers=headers):
+        upstream = await csms.connection("RDAM%20123")
+        assert upstream.path == "/ocpp/RDAM%20123"
+        assert "Authorization" not in upstream.headers
+        assert upstream.headers["User-Agent"] == "ACME-Wallbox/4.2"
+        assert relay.station_ids == ["RDAM 123"]
+
+
+async def test_the_station_gets_the_subprotocol_the_csms_chose(schemas: SchemaRegistry) -> None:
+    async with (
+        RawCsms(subprotocols=["ocpp1.6"]) as csms,
+        RelayServer(relay_config(csms.url), schemas) as relay,
+        connect(
+            f"ws://127.0.0.1:{relay.port}/CP-2",
+            subprotocols=[Subprotocol("ocpp2.0.1"), Subprotocol("ocpp1.6")],
+        ) as socket,
+    ):
+        assert socket.subprotocol == "ocpp1.6"
+
+
+@pytest.mark.parametrize("status", [401, 404, 403])
+async def test_a_station_the_csms_refuses_is_refused_with_its_status(
+    schemas: SchemaRegistry, status: int
+) -> None:
+    async with (
+        RawCsms(refuse={"CP-X": status}) as csms,
+        RelayServer(relay_config(csms.url), schemas) as relay,
+    ):
+        with pytest.raises(InvalidStatus) as caught:
+            async with station(relay, "CP-X"):
+                pass
+        assert caught.value.response.status_code == status
+
+
+async def test_no_common_subprotocol_completes_the_handshake_and_closes(
+    relay: RelayServer,
+) -> None:
+    async with station(relay, subprotocol="ocpp0.9") as socket:
+        assert socket.subprotocol is None
+        with pytest.raises(ConnectionClosed):
+            await recv(socket)
+        assert socket.close_code == 1002
+
+
+async def test_an_unreachable_csms_gives_bad_gateway(schemas: SchemaRegistry) -> None:
+    config = relay_config("ws://127.0.0.1:9/ocpp", upstream_open_timeout_s=2)
+    async with RelayServer(config, schemas) as relay:
+        with pytest.raises(InvalidStatus) as caught:
+            async with station(relay):
+                pass
+        assert caught.value.response.status_code == 502
+
+
+async def test_allow_list_refuses_unknown_identities_with_404(
+    csms: RawCsms, schemas: SchemaRegistry
+) -> None:
+    config = relay_config(csms.url, allowed_station_ids=["CP-1"])
+    async with RelayServer(config, schemas) as relay:
+        async with station(relay, "CP-1"):
+            pass
+        with pytest.raises(InvalidStatus) as caught:
+            async with station(relay, "CP-9"):
+                pass
+        assert caught.value.response.status_code == 404
+
+
+async def test_csms_closing_closes_the_station_socket(relay: RelayServer, csms: RawCsms) -> None:
+    async with station(relay) as socket:
+        upstream = await csms.connection("CP-1")
+        await upstream.socket.close(1000, "bye")
+        with pytest.raises(ConnectionClosed):
+            await recv(socket)
+        assert socket.close_code == 1000
+
+
+async def test_station_closing_closes_the_upstream_socket(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay):
+        upstream = await csms.connection("CP-1")
+    await asyncio.wait_for(upstream.socket.wait_closed(), 5)
+    await asyncio.sleep(0)
+    assert relay.station_ids == []
+
+
+async def test_a_reconnecting_station_replaces_its_old_connection(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay) as old:
+        first_upstream = await csms.connection("CP-1")
+        async with station(relay) as new:
+            with pytest.raises(ConnectionClosed):
+                await recv(old)
+            await asyncio.wait_for(first_upstream.socket.wait_closed(), 5)
+            await new.send(BOOT_16)
+            second_upstream = await csms.connection("CP-1")
+            assert await second_upstream.next_frame() == BOOT_16
+
+
+async def test_duplicate_connections_can_be_rejected(
+    csms: RawCsms, schemas: SchemaRegistry
+) -> None:
+    config = relay_config(csms.url, on_duplicate_connection="reject")
+    async with RelayServer(config, schemas) as relay, station(relay):
+        with pytest.raises(InvalidStatus) as caught:
+            async with station(relay):
+                pass
+        assert caught.value.response.status_code == 409
+
+
+async def test_own_call_is_answered_and_never_reaches_the_csms(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay) as socket:
+        upstream = await csms.connection("CP-1")
+        pending = asyncio.create_task(
+            relay.call("CP-1", "GetConfiguration", {"key": ["HeartbeatInterval"]})
+        )
+        call = orjson.loads(await recv(socket))
+        assert call[0] == 2 and call[1].startswith("lc-") and call[2] == "GetConfiguration"
+        await socket.send(orjson.dumps([3, call[1], {"configurationKey": []}]).decode())
+        assert await asyncio.wait_for(pending, 5) == {"configurationKey": []}
+        await socket.send(BOOT_16)
+        assert await upstream.next_frame() == BOOT_16  # the first frame the CSMS ever saw
+
+
+async def test_own_call_waits_for_the_csms_call_in_flight(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay) as socket:
+        upstream = await csms.connection("CP-1")
+        await upstream.socket.send('[2,"cs-1","ClearCache",{}]')
+        assert await recv(socket) == '[2,"cs-1","ClearCache",{}]'
+        pending = asyncio.create_task(relay.call("CP-1", "ClearCache", {}))
+        await asyncio.sleep(0.1)
+        await socket.send('[3,"cs-1",{"status":"Accepted"}]')
+        assert await upstream.next_frame() == '[3,"cs-1",{"status":"Accepted"}]'
+        own = orjson.loads(await recv(socket))
+        await socket.send(orjson.dumps([4, own[1], "NotSupported", "no", {}]).decode())
+        with pytest.raises(OwnCallError) as caught:
+            await asyncio.wait_for(pending, 5)
+        assert caught.value.error_code == "NotSupported"
+        assert upstream.received.empty()
+
+
+async def test_calling_an_absent_station_fails_clearly(relay: RelayServer) -> None:
+    with pytest.raises(StationUnavailableError):
+        await relay.call("nobody", "ClearCache", {})
+
+
+async def test_unparseable_frame_gets_a_callerror_and_the_socket_stays_open(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay, subprotocol="ocpp2.0.1") as socket:
+        await socket.send("this is not json")
+        assert orjson.loads(await recv(socket))[:3] == [4, "-1", "RpcFrameworkError"]
+        await socket.send('[2,"h-1","Heartbeat",{}]')
+        upstream = await csms.connection("CP-1")
+        assert await upstream.next_frame() == '[2,"h-1","Heartbeat",{}]'
+
+
+async def test_compression_is_negotiated_when_the_station_offers_it(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay, compression="deflate") as socket:
+        assert any("permessage-deflate" in str(e.name) for e in socket.protocol.extensions)
+    async with station(relay, compression=None) as socket:
+        assert socket.protocol.extensions == []
+
+
+async def test_two_hundred_stations_relay_at_once(relay: RelayServer, csms: RawCsms) -> None:
+    async def one_station(number: int) -> None:
+        async with station(relay, f"CP-{number}") as socket:
+            await socket.send(BOOT_16)
+            upstream = await csms.connection(f"CP-{number}", timeout_s=20)
+            assert await upstream.next_frame(timeout_s=20) == BOOT_16
+            await upstream.socket.send(BOOT_16_ANSWER)
+            assert await recv(socket, timeout_s=20) == BOOT_16_ANSWER
+
+    await asyncio.gather(*(one_station(n) for n in range(200)))
