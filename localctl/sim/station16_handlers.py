@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import call_result
 
+from localctl.sim.endpoint import FollowUp
 from localctl.sim.ocpp_glue import handles, iso_utc
 from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v16
 
@@ -152,7 +153,7 @@ class Station16Handlers(_Base):
         self._after_reply(f"triggered {requested_message}", follow_up)
         return call_result.TriggerMessage(status="Accepted")
 
-    def _triggered(self, message: str, port: int) -> Any:
+    def _triggered(self, message: str, port: int) -> FollowUp | None:
         async def boot() -> None:
             await self.boot()
 
@@ -166,7 +167,7 @@ class Station16Handlers(_Base):
             current_a, energy_wh = self.last_reading.get(port, ((0.0, 0.0, 0.0), 0.0))
             await self.meter_values(port, current_a, energy_wh)
 
-        triggers = {
+        triggers: dict[str, FollowUp] = {
             "BootNotification": boot,
             "Heartbeat": heartbeat,
             "StatusNotification": status,
