@@ -1,0 +1,5 @@
+import sys
+
+from localctl.cli import main
+
+sys.exit(main())
