@@ -1,0 +1,36 @@
+"""Simulated charging stations and a stub CSMS, built on the `ocpp` package.
+
+They speak only OCPP-J over WebSocket to a URL, for the relay's integration tests (real
+sockets on port 0) and for the demo.
+"""
+
+from localctl.sim.csms import StubCsms
+from localctl.sim.endpoint import ReceivedCall
+from localctl.sim.errors import (
+    ConnectionLostError,
+    NotConnectedError,
+    PeerCallError,
+    SimError,
+    SubprotocolMismatchError,
+)
+from localctl.sim.scenario import EV_MODELS, EvModel, run_station_life
+from localctl.sim.station16 import SimStation16
+from localctl.sim.station201 import SimStation201
+from localctl.sim.station_base import LifecycleStation, StationIdentity
+
+__all__ = [
+    "EV_MODELS",
+    "ConnectionLostError",
+    "EvModel",
+    "LifecycleStation",
+    "NotConnectedError",
+    "PeerCallError",
+    "ReceivedCall",
+    "SimError",
+    "SimStation16",
+    "SimStation201",
+    "StationIdentity",
+    "StubCsms",
+    "SubprotocolMismatchError",
+    "run_station_life",
+]
