@@ -1,0 +1,433 @@
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+
+import pytest
+from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
+
+from localctl.sim import (
+    ConnectionLostError,
+    NotConnectedError,
+    PeerCallError,
+    SimStation16,
+    SimStation201,
+    StubCsms,
+    SubprotocolMismatchError,
+)
+from tests.sim.conftest import eventually
+
+
+def actions(received: list[tuple[str, dict[str, object]]]) -> list[str]:
+    return [action for action, _ in received]
+
+
+def tx_default_16(limit_a: float, stack_level: int = 0, profile_id: int = 1) -> dict[str, object]:
+    return {
+        "charging_profile_id": profile_id,
+        "stack_level": stack_level,
+        "charging_profile_purpose": "TxDefaultProfile",
+        "charging_profile_kind": "Relative",
+        "charging_schedule": {
+            "charging_rate_unit": "A",
+            "charging_schedule_period": [{"start_period": 0, "limit": limit_a}],
+        },
+    }
+
+
+def profile_201(
+    purpose: str, limit: float, unit: str = "A", profile_id: int = 1
+) -> dict[str, object]:
+    return {
+        "id": profile_id,
+        "stack_level": 0,
+        "charging_profile_purpose": purpose,
+        "charging_profile_kind": "Relative",
+        "charging_schedule": [
+            {
+                "id": 1,
+                "charging_rate_unit": unit,
+                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+            }
+        ],
+    }
+
+
+def variable(component: str, name: str, value: str | None = None) -> dict[str, object]:
+    entry: dict[str, object] = {"component": {"name": component}, "variable": {"name": name}}
+    if value is not None:
+        entry["attribute_value"] = value
+    return entry
+
+
+# -- OCPP 1.6 ---------------------------------------------------------------------------
+
+
+async def test_station16_session_is_answered_and_recorded(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "CP-16") as station:
+        boot = await station.boot()
+        await station.plug_in(1)
+        authorized = await station.authorize("TAG-1")
+        started = await station.start_charging(1, "TAG-1")
+        await station.meter_values(1, [16.0, 15.8, 15.9], energy_wh=1200.0)
+        stopped = await station.stop_charging(1, 2500.0)
+        await station.unplug(1)
+
+    assert (boot.status, boot.interval) == ("Accepted", 300)
+    assert authorized.id_tag_info == {"status": "Accepted"}
+    assert started.transaction_id == 1
+    assert stopped.id_tag_info is None
+    assert csms.subprotocol("CP-16") == "ocpp1.6"
+    assert actions(csms.received("CP-16")) == [
+        "BootNotification",
+        "StatusNotification",
+        "Authorize",
+        "StartTransaction",
+        "StatusNotification",
+        "MeterValues",
+        "StopTransaction",
+        "StatusNotification",
+        "StatusNotification",
+    ]
+    _, meter = csms.received("CP-16")[5]
+    assert meter["transactionId"] == 1
+    samples = meter["meterValue"][0]["sampledValue"]
+    assert [s["phase"] for s in samples if s["measurand"] == "Current.Import"] == ["L1", "L2", "L3"]
+    assert samples[-1] == {
+        "value": "1200",
+        "measurand": "Energy.Active.Import.Register",
+        "unit": "Wh",
+    }
+    calls = csms.received_calls("CP-16")
+    assert len({c.message_id for c in calls}) == len(calls)
+
+
+async def test_transaction_ids_increase_across_stations(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "A") as first, SimStation16(csms.url, "B") as second:
+        one = await first.start_transaction(1, "T")
+        two = await second.start_transaction(1, "T")
+    assert (one.transaction_id, two.transaction_id) == (1, 2)
+
+
+async def test_csms_reads_and_changes_station16_configuration(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "CP-16"):
+        read = await csms.call(
+            "CP-16", call16.GetConfiguration(key=["MeterValueSampleInterval", "NoSuchKey"])
+        )
+        changes = [
+            await csms.call("CP-16", call16.ChangeConfiguration(key=key, value=value))
+            for key, value in [
+                ("MeterValueSampleInterval", "15"),
+                ("MeterValueSampleInterval", "soon"),
+                ("ChargeProfileMaxStackLevel", "99"),
+                ("NoSuchKey", "1"),
+            ]
+        ]
+        everything = await csms.call("CP-16", call16.GetConfiguration())
+
+    assert read.configuration_key == [
+        {"key": "MeterValueSampleInterval", "readonly": False, "value": "60"}
+    ]
+    assert read.unknown_key == ["NoSuchKey"]
+    assert [c.status for c in changes] == ["Accepted", "Rejected", "Rejected", "NotSupported"]
+    keys = {entry["key"]: entry["value"] for entry in everything.configuration_key}
+    assert keys["MeterValueSampleInterval"] == "15"
+    assert {"HeartbeatInterval", "ChargeProfileMaxStackLevel"} <= keys.keys()
+
+
+async def test_station16_applies_the_lowest_profile_and_reports_it(csms: StubCsms) -> None:
+    station_max = {
+        **tx_default_16(8.0, profile_id=2),
+        "charging_profile_purpose": "ChargePointMaxProfile",
+    }
+    async with SimStation16(csms.url, "CP-16") as station:
+        tx_profile = {**tx_default_16(6.0, profile_id=3), "charging_profile_purpose": "TxProfile"}
+        refused = await csms.call(
+            "CP-16", call16.SetChargingProfile(connector_id=1, cs_charging_profiles=tx_profile)
+        )
+        default = await csms.call(
+            "CP-16",
+            call16.SetChargingProfile(connector_id=0, cs_charging_profiles=tx_default_16(10.0)),
+        )
+        assert station.current_limit_a(1) == 10.0
+        await csms.call(
+            "CP-16", call16.SetChargingProfile(connector_id=0, cs_charging_profiles=station_max)
+        )
+        composite = await csms.call(
+            "CP-16", call16.GetCompositeSchedule(connector_id=1, duration=300)
+        )
+        cleared = await csms.call("CP-16", call16.ClearChargingProfile(id=2))
+        missing = await csms.call("CP-16", call16.ClearChargingProfile(id=42))
+
+        assert station.current_limit_a(1) == 10.0
+    assert (refused.status, default.status) == ("Rejected", "Accepted")
+    assert composite.charging_schedule["charging_schedule_period"] == [
+        {"start_period": 0, "limit": 8.0}
+    ]
+    assert (cleared.status, missing.status) == ("Accepted", "Unknown")
+    assert actions(station.received) == [
+        "SetChargingProfile",
+        "SetChargingProfile",
+        "SetChargingProfile",
+        "GetCompositeSchedule",
+        "ClearChargingProfile",
+        "ClearChargingProfile",
+    ]
+
+
+async def test_station16_remote_start_and_stop_lead_to_transactions(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "CP-16") as station:
+        started = await csms.call("CP-16", call16.RemoteStartTransaction(id_tag="REMOTE"))
+        await eventually(lambda: 1 in station.transaction_ids)
+        stopped = await csms.call(
+            "CP-16", call16.RemoteStopTransaction(transaction_id=station.transaction_ids[1])
+        )
+        await eventually(lambda: "StopTransaction" in actions(csms.received("CP-16")))
+        unknown = await csms.call("CP-16", call16.RemoteStopTransaction(transaction_id=999))
+
+    assert (started.status, stopped.status, unknown.status) == ("Accepted", "Accepted", "Rejected")
+    assert csms.received("CP-16")[-1][1]["reason"] == "Remote"
+
+
+async def test_station16_answers_trigger_then_sends_the_message(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "CP-16"):
+        triggered = await csms.call("CP-16", call16.TriggerMessage(requested_message="Heartbeat"))
+        await eventually(lambda: actions(csms.received("CP-16")) == ["Heartbeat"])
+        unsupported = await csms.call(
+            "CP-16", call16.TriggerMessage(requested_message="DiagnosticsStatusNotification")
+        )
+        answers = [
+            await csms.call("CP-16", call16.Reset(type="Soft")),
+            await csms.call("CP-16", call16.UnlockConnector(connector_id=1)),
+            await csms.call("CP-16", call16.ChangeAvailability(connector_id=0, type="Operative")),
+            await csms.call("CP-16", call16.DataTransfer(vendor_id="acme")),
+        ]
+    assert (triggered.status, unsupported.status) == ("Accepted", "NotImplemented")
+    assert [a.status for a in answers] == ["Accepted", "Unlocked", "Accepted", "UnknownVendorId"]
+
+
+async def test_unhandled_action_is_a_peer_call_error(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "CP-16"):
+        with pytest.raises(PeerCallError) as caught:
+            await csms.call("CP-16", call16.ClearCache())
+    assert (caught.value.action, caught.value.code) == ("ClearCache", "NotImplemented")
+
+
+# -- OCPP 2.0.1 -------------------------------------------------------------------------
+
+
+async def test_station201_transaction_events_carry_sequence_and_token(csms: StubCsms) -> None:
+    async with SimStation201(csms.url, "CS-201") as station:
+        await station.boot()
+        await station.plug_in(1)
+        authorized = await station.authorize("TAG-2")
+        started = await station.start_charging(1, "TAG-2")
+        updated = await station.meter_values(1, [31.5], energy_wh=500.0)
+        ended = await station.stop_charging(1, 900.0)
+        idle = await station.meter_values(1, [0.0], energy_wh=900.0)
+
+    assert authorized.id_token_info == {"status": "Accepted"}
+    assert started.id_token_info == {"status": "Accepted"}
+    assert updated.id_token_info is None and ended.id_token_info is None
+    assert idle is not None
+    assert csms.subprotocol("CS-201") == "ocpp2.0.1"
+    events = [
+        payload for action, payload in csms.received("CS-201") if action == "TransactionEvent"
+    ]
+    assert [(e["eventType"], e["seqNo"]) for e in events] == [
+        ("Started", 0),
+        ("Updated", 1),
+        ("Ended", 2),
+    ]
+    assert len({e["transactionInfo"]["transactionId"] for e in events}) == 1
+    assert events[0]["idToken"] == {"idToken": "TAG-2", "type": "ISO14443"}
+    assert events[2]["transactionInfo"]["stoppedReason"] == "Local"
+    assert actions(csms.received("CS-201"))[-1] == "MeterValues"
+
+
+async def test_csms_gets_and_sets_station201_variables(csms: StubCsms) -> None:
+    async with SimStation201(csms.url, "CS-201") as station:
+        got = await csms.call(
+            "CS-201",
+            call201.GetVariables(
+                get_variable_data=[
+                    variable("OCPPCommCtrlr", "HeartbeatInterval"),
+                    variable("OCPPCommCtrlr", "Nope"),
+                    variable("NoController", "Nope"),
+                ]
+            ),
+        )
+        changed = await csms.call(
+            "CS-201",
+            call201.SetVariables(
+                set_variable_data=[
+                    variable("SampledDataCtrlr", "TxUpdatedInterval", "10"),
+                    variable("SmartChargingCtrlr", "ProfileStackLevel", "3"),
+                ]
+            ),
+        )
+    statuses = [r["attribute_status"] for r in got.get_variable_result]
+    assert statuses == ["Accepted", "UnknownVariable", "UnknownComponent"]
+    assert got.get_variable_result[0]["attribute_value"] == "300"
+    assert [r["attribute_status"] for r in changed.set_variable_result] == ["Accepted", "Rejected"]
+    assert station.variables.value("SampledDataCtrlr", "TxUpdatedInterval") == "10"
+
+
+async def test_get_base_report_is_answered_then_notify_report_follows(csms: StubCsms) -> None:
+    async with SimStation201(csms.url, "CS-201"):
+        answer = await csms.call(
+            "CS-201", call201.GetBaseReport(request_id=7, report_base="FullInventory")
+        )
+        await eventually(lambda: actions(csms.received("CS-201")) == ["NotifyReport"])
+    assert answer.status == "Accepted"
+    _, report = csms.received("CS-201")[0]
+    assert report["requestId"] == 7
+    assert {
+        "component": {"name": "SmartChargingCtrlr"},
+        "variable": {"name": "RateUnit"},
+    }.items() <= (
+        next(r for r in report["reportData"] if r["variable"]["name"] == "RateUnit").items()
+    )
+
+
+async def test_station201_profiles_in_watts_are_limits_per_phase(csms: StubCsms) -> None:
+    async with SimStation201(csms.url, "CS-201") as station:
+        refused = await csms.call(
+            "CS-201",
+            call201.SetChargingProfile(evse_id=1, charging_profile=profile_201("TxProfile", 6.0)),
+        )
+        accepted = await csms.call(
+            "CS-201",
+            call201.SetChargingProfile(
+                evse_id=0,
+                charging_profile=profile_201("ChargingStationMaxProfile", 11040.0, unit="W"),
+            ),
+        )
+        composite = await csms.call("CS-201", call201.GetCompositeSchedule(duration=60, evse_id=1))
+        cleared = await csms.call(
+            "CS-201",
+            call201.ClearChargingProfile(
+                charging_profile_criteria={"charging_profile_purpose": "ChargingStationMaxProfile"}
+            ),
+        )
+        limit_after_clear_a = station.current_limit_a(1)
+    assert (refused.status, accepted.status, cleared.status) == ("Rejected", "Accepted", "Accepted")
+    assert composite.schedule["charging_schedule_period"][0]["limit"] == 16.0
+    assert limit_after_clear_a == station.identity.max_current_a
+
+
+async def test_station201_remote_start_and_stop(csms: StubCsms) -> None:
+    async with SimStation201(csms.url, "CS-201") as station:
+        started = await csms.call(
+            "CS-201",
+            call201.RequestStartTransaction(
+                id_token={"id_token": "APP", "type": "Central"}, remote_start_id=12
+            ),
+        )
+        await eventually(lambda: 1 in station.transactions)
+        transaction_id = station.transactions[1].transaction_id
+        stopped = await csms.call(
+            "CS-201", call201.RequestStopTransaction(transaction_id=transaction_id)
+        )
+        await eventually(lambda: not station.transactions)
+    assert (started.status, stopped.status) == ("Accepted", "Accepted")
+    first, last = (p for a, p in csms.received("CS-201") if a == "TransactionEvent")
+    assert (first["triggerReason"], first["transactionInfo"]["remoteStartId"]) == (
+        "RemoteStart",
+        12,
+    )
+    assert (last["triggerReason"], last["transactionInfo"]["stoppedReason"]) == (
+        "RemoteStop",
+        "Remote",
+    )
+
+
+# -- connections --------------------------------------------------------------------------
+
+
+async def test_refused_station_gets_its_http_status() -> None:
+    async with StubCsms(refuse={"BAD": 404}, allowed_ids={"GOOD", "BAD"}) as csms:
+        for station_id in ("BAD", "STRANGER"):
+            with pytest.raises(InvalidStatus) as caught:
+                await SimStation16(csms.url, station_id).connect()
+            assert caught.value.response.status_code == 404
+        async with SimStation16(csms.url, "GOOD"):
+            assert csms.connected_ids == {"GOOD"}
+    assert csms.refused == [("BAD", 404), ("STRANGER", 404)]
+
+
+async def test_subprotocol_is_negotiated_in_the_csms_order() -> None:
+    both = ("ocpp2.0.1", "ocpp1.6")
+    async with StubCsms(subprotocols=["ocpp1.6"]) as csms:
+        async with SimStation16(csms.url, "CP", subprotocols=both) as station:
+            assert station.subprotocol == csms.subprotocol("CP") == "ocpp1.6"
+        with pytest.raises(InvalidStatus):
+            await SimStation201(csms.url, "CS").connect()
+    async with StubCsms() as csms:
+        with pytest.raises(SubprotocolMismatchError):
+            await SimStation16(csms.url, "CP", subprotocols=both).connect()
+
+
+async def test_csms_records_the_handshake_headers(csms: StubCsms) -> None:
+    credentials = base64.b64encode(b"CP-16:secret").decode()
+    headers = {"Authorization": f"Basic {credentials}"}
+    async with SimStation16(csms.url, "CP-16", extra_headers=headers):
+        await csms.wait_connected("CP-16")
+    assert csms.request_headers("CP-16")["Authorization"] == f"Basic {credentials}"
+
+
+async def test_csms_side_disconnect_is_seen_by_the_station(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "CP-16") as station:
+        await csms.wait_connected("CP-16")
+        await csms.disconnect("CP-16")
+        await asyncio.wait_for(station.wait_disconnected(), 2.0)
+        assert csms.connected_ids == frozenset()
+        with pytest.raises(ConnectionLostError):
+            await station.heartbeat()
+    with pytest.raises(NotConnectedError):
+        await csms.call("CP-16", call16.Reset(type="Soft"))
+
+
+async def test_call_fails_fast_when_the_csms_aborts_mid_call() -> None:
+    csms = StubCsms(reply_delay_s=1.0)
+    await csms.start()
+    async with SimStation16(csms.url, "CP-16") as station:
+        heartbeat = asyncio.create_task(station.heartbeat())
+        await eventually(lambda: bool(csms.received("CP-16")))
+        await csms.abort()
+        with pytest.raises(ConnectionLostError):
+            await asyncio.wait_for(heartbeat, 0.5)
+
+
+async def test_reply_delay_slows_every_answer() -> None:
+    async with StubCsms(reply_delay_s=0.05) as csms, SimStation201(csms.url, "CS") as station:
+        began = time.monotonic()
+        await station.heartbeat()
+        assert time.monotonic() - began >= 0.05
+
+
+async def test_reconnecting_station_replaces_its_connection_and_keeps_records(
+    csms: StubCsms,
+) -> None:
+    async with SimStation16(csms.url, "CP-16") as first:
+        await first.heartbeat()
+        async with SimStation16(csms.url, "CP-16") as second:
+            await asyncio.wait_for(first.wait_disconnected(), 2.0)
+            await second.heartbeat()
+            assert csms.connected_ids == {"CP-16"}
+    assert actions(csms.received("CP-16")) == ["Heartbeat", "Heartbeat"]
+
+
+async def test_csms_serves_ocpp21(csms: StubCsms) -> None:
+    async with connect(f"{csms.url}/CS-21", subprotocols=[Subprotocol("ocpp2.1")]) as socket:
+        await socket.send('[2,"h-1","Heartbeat",{}]')
+        kind, message_id, payload = json.loads(await socket.recv())
+    assert (kind, message_id) == (3, "h-1")
+    assert "currentTime" in payload
+    assert csms.subprotocol("CS-21") == "ocpp2.1"
