@@ -24,7 +24,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from localctl.sim.csms_handlers import Csms16Handlers, Csms201Handlers, CsmsPolicy
-from localctl.sim.endpoint import JsonObject, OcppEndpoint, ReceivedCall
+from localctl.sim.endpoint import CallLog, JsonObject, OcppEndpoint, ReceivedCall
 from localctl.sim.errors import NotConnectedError, SimError
 from localctl.sim.ocpp_glue import OCPP16, OCPP21, OCPP201
 from localctl.sim.tasks import TaskSupervisor
@@ -81,7 +81,7 @@ class StubCsms:
         self._server: Server | None = None
         self._links: dict[str, StationLink] = {}
         self._last_links: dict[str, StationLink] = {}
-        self._records: dict[str, list[ReceivedCall]] = {}
+        self._call_logs: dict[str, CallLog] = {}
         self._changed = asyncio.Condition()
         self._supervisor = TaskSupervisor("csms")
         self.refused: list[tuple[str, int]] = []
@@ -145,7 +145,16 @@ class StubCsms:
 
     def received_calls(self, station_id: str) -> list[ReceivedCall]:
         """Like `received`, with message ids."""
-        return list(self._records.get(station_id, []))
+        return list(self._call_log(station_id).calls)
+
+    async def wait_for_call(
+        self, station_id: str, action: str, count: int = 1, timeout_s: float = 5.0
+    ) -> ReceivedCall:
+        """The `count`-th `action` CALL from the station, waiting until it arrives."""
+        return await self._call_log(station_id).wait_for(action, count, timeout_s)
+
+    def _call_log(self, station_id: str) -> CallLog:
+        return self._call_logs.setdefault(station_id, CallLog())
 
     def subprotocol(self, station_id: str) -> str:
         """The subprotocol negotiated on the station's latest connection."""
@@ -229,7 +238,7 @@ class StubCsms:
             supervisor=self._supervisor,
             response_timeout_s=self._response_timeout_s,
             reply_delay_s=self._reply_delay_s,
-            record=self._records.setdefault(station_id, []),
+            call_log=self._call_log(station_id),
         )
         link = StationLink(
             station_id, endpoint.subprotocol, connection.request.headers, connection, endpoint

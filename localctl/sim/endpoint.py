@@ -10,6 +10,7 @@ closes instead of waiting out the response timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Coroutine
@@ -40,6 +41,30 @@ class ReceivedCall:
     payload: JsonObject
 
 
+class CallLog:
+    """The CALLs received from one peer, in order, and a way to wait for one to arrive."""
+
+    def __init__(self) -> None:
+        self.calls: list[ReceivedCall] = []
+        self._grew = asyncio.Event()
+
+    def append(self, call: ReceivedCall) -> None:
+        self.calls.append(call)
+        # Wake every waiter once, and give later waiters a fresh event.
+        self._grew.set()
+        self._grew = asyncio.Event()
+
+    async def wait_for(self, action: str, count: int = 1, timeout_s: float = 5.0) -> ReceivedCall:
+        """The `count`-th CALL of `action`, waiting for it if it has not arrived yet."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                grew = self._grew
+                matching = [call for call in self.calls if call.action == action]
+                if len(matching) >= count:
+                    return matching[count - 1]
+                await grew.wait()
+
+
 def parse_frame(text: str) -> list[Any] | None:
     """The OCPP-J frame as a list, or None when it is not one (the engine reports those)."""
     try:
@@ -61,7 +86,7 @@ class OcppEndpoint:
         supervisor: TaskSupervisor,
         response_timeout_s: float,
         reply_delay_s: float = 0.0,
-        record: list[ReceivedCall] | None = None,
+        call_log: CallLog | None = None,
     ) -> None:
         subprotocol = connection.subprotocol
         assert subprotocol is not None, "the handshake guarantees a subprotocol"
@@ -69,7 +94,7 @@ class OcppEndpoint:
         self.subprotocol: str = subprotocol
         # The owner may pass a list that outlives this connection, to keep records
         # across reconnects.
-        self.received_calls: list[ReceivedCall] = [] if record is None else record
+        self.call_log = CallLog() if call_log is None else call_log
         self._connection = connection
         self._supervisor = supervisor
         self._reply_delay_s = reply_delay_s
@@ -96,13 +121,18 @@ class OcppEndpoint:
         is_call = frame is not None and frame[0] == _CALL and len(frame) == 4
         if is_call:
             assert frame is not None
-            self.received_calls.append(ReceivedCall(str(frame[1]), str(frame[2]), frame[3]))
-            if self._reply_delay_s > 0:
-                await asyncio.sleep(self._reply_delay_s)
+            self.call_log.append(ReceivedCall(str(frame[1]), str(frame[2]), frame[3]))
+            await self._delay_reply()
         elif frame is not None and frame[0] == _CALLERROR and len(frame) >= 4:
             self._call_errors[str(frame[1])] = (str(frame[2]), str(frame[3]))
         await self._engine.route_message(text)
         self._start_follow_ups()
+
+    async def _delay_reply(self) -> None:
+        # Cut short when the socket closes, so an aborted peer does not hold up shutdown.
+        if self._reply_delay_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connection.wait_closed(), self._reply_delay_s)
 
     def _start_follow_ups(self) -> None:
         follow_ups, self._follow_ups = self._follow_ups, []

@@ -35,6 +35,7 @@ class Station16Handlers(_Base):
     if TYPE_CHECKING:  # provided by SimStation16
 
         async def boot(self) -> Any: ...
+        async def start_charging(self, connector_id: int, id_tag: str) -> Any: ...
         async def heartbeat(self) -> Any: ...
         async def status(
             self, connector_id: int, status: str, error_code: str = "NoError"
@@ -116,7 +117,7 @@ class Station16Handlers(_Base):
             return call_result.RemoteStartTransaction(status="Rejected")
 
         async def start() -> None:
-            await self.start_transaction(port, id_tag)
+            await self.start_charging(port, id_tag)
 
         self._after_reply("remote start", start)
         return call_result.RemoteStartTransaction(status="Accepted")
@@ -135,6 +136,7 @@ class Station16Handlers(_Base):
 
         async def stop() -> None:
             await self.stop_transaction(port, energy_wh, reason="Remote")
+            await self.status(port, "Finishing")
 
         self._after_reply("remote stop", stop)
         return call_result.RemoteStopTransaction(status="Accepted")

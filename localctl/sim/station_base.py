@@ -17,7 +17,7 @@ from urllib.parse import quote
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from localctl.sim.endpoint import FollowUp, JsonObject, OcppEndpoint, ReceivedCall
+from localctl.sim.endpoint import CallLog, FollowUp, JsonObject, OcppEndpoint, ReceivedCall
 from localctl.sim.errors import NotConnectedError, SubprotocolMismatchError
 from localctl.sim.ocpp_glue import utc_now
 from localctl.sim.profiles import ProfileStore
@@ -58,7 +58,7 @@ class SimStationBase:
         self.station_id = station_id
         self.identity = identity
         self.offered_subprotocols = tuple(subprotocols or (self.speaks,))
-        self.received_calls: list[ReceivedCall] = []
+        self.call_log = CallLog()
         self.profiles = ProfileStore(identity.max_current_a)
         self._extra_headers = dict(extra_headers or {})
         self._reply_delay_s = reply_delay_s
@@ -90,7 +90,7 @@ class SimStationBase:
             supervisor=self._supervisor,
             response_timeout_s=self._response_timeout_s,
             reply_delay_s=self._reply_delay_s,
-            record=self.received_calls,
+            call_log=self.call_log,
         )
         self._supervisor.spawn(self._endpoint.run(), "receive")
 
@@ -120,7 +120,18 @@ class SimStationBase:
     @property
     def received(self) -> list[tuple[str, JsonObject]]:
         """(action, wire payload) of every CALL received, oldest first."""
-        return [(call.action, call.payload) for call in self.received_calls]
+        return [(call.action, call.payload) for call in self.call_log.calls]
+
+    @property
+    def received_calls(self) -> list[ReceivedCall]:
+        """Like `received`, with message ids."""
+        return list(self.call_log.calls)
+
+    async def wait_for_call(
+        self, action: str, count: int = 1, timeout_s: float = 5.0
+    ) -> ReceivedCall:
+        """The `count`-th `action` CALL received, waiting until it arrives."""
+        return await self.call_log.wait_for(action, count, timeout_s)
 
     @property
     def subprotocol(self) -> str | None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,10 +11,3 @@ from localctl.sim.csms import StubCsms
 async def csms() -> AsyncIterator[StubCsms]:
     async with StubCsms() as server:
         yield server
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
-    """Wait until `condition()` holds; for messages sent after an answer."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.005)

@@ -21,7 +21,6 @@ from localctl.sim import (
     StubCsms,
     SubprotocolMismatchError,
 )
-from tests.sim.conftest import eventually
 
 
 def actions(received: list[tuple[str, dict[str, object]]]) -> list[str]:
@@ -184,21 +183,27 @@ async def test_station16_applies_the_lowest_profile_and_reports_it(csms: StubCsm
 async def test_station16_remote_start_and_stop_lead_to_transactions(csms: StubCsms) -> None:
     async with SimStation16(csms.url, "CP-16") as station:
         started = await csms.call("CP-16", call16.RemoteStartTransaction(id_tag="REMOTE"))
-        await eventually(lambda: 1 in station.transaction_ids)
+        await csms.wait_for_call("CP-16", "StatusNotification")
         stopped = await csms.call(
             "CP-16", call16.RemoteStopTransaction(transaction_id=station.transaction_ids[1])
         )
-        await eventually(lambda: "StopTransaction" in actions(csms.received("CP-16")))
+        await csms.wait_for_call("CP-16", "StatusNotification", count=2)
         unknown = await csms.call("CP-16", call16.RemoteStopTransaction(transaction_id=999))
 
     assert (started.status, stopped.status, unknown.status) == ("Accepted", "Accepted", "Rejected")
-    assert csms.received("CP-16")[-1][1]["reason"] == "Remote"
+    assert actions(csms.received("CP-16")) == [
+        "StartTransaction",
+        "StatusNotification",
+        "StopTransaction",
+        "StatusNotification",
+    ]
+    assert csms.received("CP-16")[2][1]["reason"] == "Remote"
 
 
 async def test_station16_answers_trigger_then_sends_the_message(csms: StubCsms) -> None:
     async with SimStation16(csms.url, "CP-16"):
         triggered = await csms.call("CP-16", call16.TriggerMessage(requested_message="Heartbeat"))
-        await eventually(lambda: actions(csms.received("CP-16")) == ["Heartbeat"])
+        await csms.wait_for_call("CP-16", "Heartbeat")
         unsupported = await csms.call(
             "CP-16", call16.TriggerMessage(requested_message="DiagnosticsStatusNotification")
         )
@@ -284,7 +289,7 @@ async def test_get_base_report_is_answered_then_notify_report_follows(csms: Stub
         answer = await csms.call(
             "CS-201", call201.GetBaseReport(request_id=7, report_base="FullInventory")
         )
-        await eventually(lambda: actions(csms.received("CS-201")) == ["NotifyReport"])
+        await csms.wait_for_call("CS-201", "NotifyReport")
     assert answer.status == "Accepted"
     _, report = csms.received("CS-201")[0]
     assert report["requestId"] == 7
@@ -330,12 +335,12 @@ async def test_station201_remote_start_and_stop(csms: StubCsms) -> None:
                 id_token={"id_token": "APP", "type": "Central"}, remote_start_id=12
             ),
         )
-        await eventually(lambda: 1 in station.transactions)
+        await csms.wait_for_call("CS-201", "TransactionEvent")
         transaction_id = station.transactions[1].transaction_id
         stopped = await csms.call(
             "CS-201", call201.RequestStopTransaction(transaction_id=transaction_id)
         )
-        await eventually(lambda: not station.transactions)
+        await csms.wait_for_call("CS-201", "TransactionEvent", count=2)
     assert (started.status, stopped.status) == ("Accepted", "Accepted")
     first, last = (p for a, p in csms.received("CS-201") if a == "TransactionEvent")
     assert (first["triggerReason"], first["transactionInfo"]["remoteStartId"]) == (
@@ -399,7 +404,7 @@ async def test_call_fails_fast_when_the_csms_aborts_mid_call() -> None:
     await csms.start()
     async with SimStation16(csms.url, "CP-16") as station:
         heartbeat = asyncio.create_task(station.heartbeat())
-        await eventually(lambda: bool(csms.received("CP-16")))
+        await csms.wait_for_call("CP-16", "Heartbeat")
         await csms.abort()
         with pytest.raises(ConnectionLostError):
             await asyncio.wait_for(heartbeat, 0.5)
