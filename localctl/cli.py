@@ -131,7 +131,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from localctl.sim.demo import run_demo
+    from localctl.demo import run_demo
 
     exit_code: int = asyncio.run(run_demo(station_count=args.stations, duration_s=args.duration_s))
     return exit_code

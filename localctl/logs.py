@@ -53,3 +53,5 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "text") -> No
     root.setLevel(level.upper())
     # websockets logs every failed handshake at INFO and above; ours say it with the station id.
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    # The ocpp package (used by the simulators) logs every frame it sends at INFO.
+    logging.getLogger("ocpp").setLevel(logging.WARNING)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
+from websockets.protocol import State
 
 from localctl.relay.events import (
     FrameRelayed,
@@ -148,9 +149,12 @@ class StationLink:
         """OCPP 2.0.1 part 4, 6.3: a lost socket closes its counterpart, with the same code
         where that code may be sent on."""
         closed = self._sockets[closed_side]
+        other = self._sockets[closed_side.other]
+        if other.state is State.CLOSED:
+            return
         code = closed.close_code if closed.close_code in _SENDABLE_CLOSE_CODES else None
         reason = closed.close_reason or f"{closed_side.value} connection closed"
-        await self._sockets[closed_side.other].close(code or CloseCode.GOING_AWAY, reason[:120])
+        await other.close(code or CloseCode.GOING_AWAY, reason[:120])
         log.info(
             "%s socket closed (code %s), closing the %s socket",
             closed_side.value,

@@ -22,6 +22,7 @@ class Fault(Enum):
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     PAYLOAD_NOT_OBJECT = "payload_not_object"
     UNKNOWN_ACTION = "unknown_action"
+    MISSING_PROPERTY = "missing_property"
     TYPE_VIOLATION = "type_violation"
     OCCURRENCE_VIOLATION = "occurrence_violation"
     PROPERTY_VIOLATION = "property_violation"
@@ -35,6 +36,8 @@ _OCPP16_CODES: dict[Fault, str] = {
     Fault.UNKNOWN_MESSAGE_TYPE: "GenericError",
     Fault.PAYLOAD_NOT_OBJECT: "FormatViolation",
     Fault.UNKNOWN_ACTION: "NotImplemented",
+    # OCPP-J 1.6: ProtocolError is "payload for action is incomplete".
+    Fault.MISSING_PROPERTY: "ProtocolError",
     Fault.TYPE_VIOLATION: "TypeConstraintViolation",
     Fault.OCCURRENCE_VIOLATION: "OccurrenceConstraintViolation",
     Fault.PROPERTY_VIOLATION: "PropertyConstraintViolation",
@@ -49,6 +52,9 @@ _OCPP20_CODES: dict[Fault, str] = {
     Fault.NOT_RPC_FRAME: "RpcFrameworkError",
     Fault.MESSAGE_ID_UNREADABLE: "RpcFrameworkError",
     Fault.UNKNOWN_MESSAGE_TYPE: "MessageTypeNotSupported",
+    # OCPP 2.0.1 narrows ProtocolError to "not conform the PDU structure"; a missing required
+    # field violates an occurrence constraint.
+    Fault.MISSING_PROPERTY: "OccurrenceConstraintViolation",
 }
 
 

@@ -30,7 +30,7 @@ _PACKAGE_FOLDER = {
 
 _FAULT_BY_RULE = {
     "type": Fault.TYPE_VIOLATION,
-    "required": Fault.OCCURRENCE_VIOLATION,
+    "required": Fault.MISSING_PROPERTY,
     "minItems": Fault.OCCURRENCE_VIOLATION,
     "maxItems": Fault.OCCURRENCE_VIOLATION,
     "additionalProperties": Fault.FORMAT_VIOLATION,

@@ -74,6 +74,8 @@ def test_error_codes_follow_each_version() -> None:
     assert error_code_for(Fault.UNKNOWN_MESSAGE_TYPE, V201) == "MessageTypeNotSupported"
     assert error_code_for(Fault.UNKNOWN_MESSAGE_TYPE, V16) == "GenericError"
     assert error_code_for(Fault.TYPE_VIOLATION, V16) == "TypeConstraintViolation"
+    assert error_code_for(Fault.MISSING_PROPERTY, V16) == "ProtocolError"  # "incomplete"
+    assert error_code_for(Fault.MISSING_PROPERTY, V201) == "OccurrenceConstraintViolation"
 
 
 def test_encoded_frames_parse_back() -> None:

@@ -24,7 +24,7 @@ def test_violations_are_classified(schemas: SchemaRegistry) -> None:
         )
         return None if violation is None else violation.fault
 
-    assert fault_of({"reason": "PowerUp"}) is Fault.OCCURRENCE_VIOLATION
+    assert fault_of({"reason": "PowerUp"}) is Fault.MISSING_PROPERTY
     assert fault_of({**BOOT_201, "reason": 5}) is Fault.TYPE_VIOLATION
     assert fault_of({**BOOT_201, "reason": "Sunshine"}) is Fault.PROPERTY_VIOLATION
     assert fault_of({**BOOT_201, "extra": 1}) is Fault.FORMAT_VIOLATION

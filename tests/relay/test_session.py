@@ -135,7 +135,7 @@ def test_schema_violation_is_relayed_and_counted_by_default(schemas: SchemaRegis
             '{"connectorId":"one","errorCode":"NoError","status":"Available"}',
             "TypeConstraintViolation",
         ),
-        ('{"connectorId":1}', "OccurrenceConstraintViolation"),
+        ('{"connectorId":1}', "ProtocolError"),
         (
             '{"connectorId":1,"errorCode":"NoError","status":"Sleepy"}',
             "PropertyConstraintViolation",
