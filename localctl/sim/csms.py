@@ -24,7 +24,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from localctl.sim.csms_handlers import Csms16Handlers, Csms201Handlers, CsmsPolicy
-from localctl.sim.endpoint import CallLog, JsonObject, OcppEndpoint, ReceivedCall
+from localctl.sim.endpoint import CallLog, FrameHook, JsonObject, OcppEndpoint, ReceivedCall
 from localctl.sim.errors import NotConnectedError, SimError
 from localctl.sim.ocpp_glue import OCPP16, OCPP21, OCPP201
 from localctl.sim.tasks import TaskSupervisor
@@ -51,7 +51,8 @@ class StubCsms:
     Use as `async with StubCsms() as csms:`; `csms.url` is valid once started.
     `refuse` maps a station id to the HTTP status its handshake gets (e.g. 404);
     `allowed_ids`, when given, refuses every other id with 404. `reply_delay_s` delays
-    every answer. `subprotocols` is in order of preference.
+    every answer. `subprotocols` is in order of preference. `on_frame` sees every frame
+    in and out, for showing traffic live.
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class StubCsms:
         heartbeat_interval_s: int = 300,
         accepted_id_tokens: Collection[str] | None = None,
         response_timeout_s: float = 10.0,
+        on_frame: FrameHook | None = None,
     ) -> None:
         self._host = host
+        self._on_frame = on_frame
         self._port = port
         self._path = path.rstrip("/")
         self._subprotocols = [Subprotocol(name) for name in subprotocols]
@@ -239,6 +242,7 @@ class StubCsms:
             response_timeout_s=self._response_timeout_s,
             reply_delay_s=self._reply_delay_s,
             call_log=self._call_log(station_id),
+            on_frame=self._on_frame,
         )
         link = StationLink(
             station_id, endpoint.subprotocol, connection.request.headers, connection, endpoint

@@ -27,6 +27,8 @@ from localctl.sim.tasks import TaskSupervisor
 
 JsonObject = dict[str, Any]
 FollowUp = Callable[[], Coroutine[Any, Any, None]]
+# Sees every frame: (peer identity, "in" or "out", raw text). For showing traffic live.
+FrameHook = Callable[[str, str, str], None]
 
 _CALL = 2
 _CALLERROR = 4
@@ -74,6 +76,23 @@ def parse_frame(text: str) -> list[Any] | None:
     return frame if isinstance(frame, list) and len(frame) >= 3 else None
 
 
+class _TappedSender:
+    """What the `ocpp` engine sends through: the connection, with outgoing frames shown."""
+
+    def __init__(self, identity: str, connection: Connection, on_frame: FrameHook) -> None:
+        self._identity = identity
+        self._connection = connection
+        self._on_frame = on_frame
+
+    async def send(self, text: str) -> None:
+        self._on_frame(self._identity, "out", text)
+        await self._connection.send(text)
+
+
+def _ignore_frame(identity: str, direction: str, text: str) -> None:
+    del identity, direction, text
+
+
 class OcppEndpoint:
     """Drives one connection: `run()` receives until it closes, `call()` sends a CALL."""
 
@@ -87,6 +106,7 @@ class OcppEndpoint:
         response_timeout_s: float,
         reply_delay_s: float = 0.0,
         call_log: CallLog | None = None,
+        on_frame: FrameHook | None = None,
     ) -> None:
         subprotocol = connection.subprotocol
         assert subprotocol is not None, "the handshake guarantees a subprotocol"
@@ -98,7 +118,9 @@ class OcppEndpoint:
         self._connection = connection
         self._supervisor = supervisor
         self._reply_delay_s = reply_delay_s
-        self._engine = create_engine(subprotocol, identity, connection, response_timeout_s)
+        self._on_frame = on_frame or _ignore_frame
+        sender = _TappedSender(identity, connection, self._on_frame)
+        self._engine = create_engine(subprotocol, identity, sender, response_timeout_s)
         bind_handlers(self._engine, handlers)
         self._follow_ups: list[tuple[str, FollowUp]] = []
         self._call_errors: dict[str, tuple[str, str]] = {}
@@ -117,6 +139,7 @@ class OcppEndpoint:
             return
 
     async def _handle_frame(self, text: str) -> None:
+        self._on_frame(self.identity, "in", text)
         frame = parse_frame(text)
         is_call = frame is not None and frame[0] == _CALL and len(frame) == 4
         if is_call:

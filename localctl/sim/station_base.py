@@ -17,7 +17,14 @@ from urllib.parse import quote
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from localctl.sim.endpoint import CallLog, FollowUp, JsonObject, OcppEndpoint, ReceivedCall
+from localctl.sim.endpoint import (
+    CallLog,
+    FollowUp,
+    FrameHook,
+    JsonObject,
+    OcppEndpoint,
+    ReceivedCall,
+)
 from localctl.sim.errors import NotConnectedError, SubprotocolMismatchError
 from localctl.sim.ocpp_glue import utc_now
 from localctl.sim.profiles import ProfileStore
@@ -53,6 +60,7 @@ class SimStationBase:
         response_timeout_s: float = 10.0,
         open_timeout_s: float = 5.0,
         clock: Clock = utc_now,
+        on_frame: FrameHook | None = None,
     ) -> None:
         self.url = url
         self.station_id = station_id
@@ -65,6 +73,7 @@ class SimStationBase:
         self._response_timeout_s = response_timeout_s
         self._open_timeout_s = open_timeout_s
         self._clock = clock
+        self._on_frame = on_frame
         self._connection: ClientConnection | None = None
         self._endpoint: OcppEndpoint | None = None
         self._supervisor = TaskSupervisor(station_id)
@@ -91,6 +100,7 @@ class SimStationBase:
             response_timeout_s=self._response_timeout_s,
             reply_delay_s=self._reply_delay_s,
             call_log=self.call_log,
+            on_frame=self._on_frame,
         )
         self._supervisor.spawn(self._endpoint.run(), "receive")
 

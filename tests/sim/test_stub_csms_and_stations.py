@@ -436,3 +436,35 @@ async def test_csms_serves_ocpp21(csms: StubCsms) -> None:
     assert (kind, message_id) == (3, "h-1")
     assert "currentTime" in payload
     assert csms.subprotocol("CS-21") == "ocpp2.1"
+
+
+async def test_frame_hooks_see_traffic_in_both_directions() -> None:
+    csms_frames: list[tuple[str, str, str]] = []
+    station_frames: list[tuple[str, str, str]] = []
+
+    def on_csms_frame(identity: str, direction: str, text: str) -> None:
+        csms_frames.append((identity, direction, text))
+
+    def on_station_frame(identity: str, direction: str, text: str) -> None:
+        station_frames.append((identity, direction, text))
+
+    async with (
+        StubCsms(on_frame=on_csms_frame) as csms,
+        SimStation16(csms.url, "CP", on_frame=on_station_frame) as station,
+    ):
+        await station.heartbeat()
+    assert [(who, way) for who, way, _ in csms_frames] == [("CP", "in"), ("CP", "out")]
+    assert [(who, way) for who, way, _ in station_frames] == [("CP", "out"), ("CP", "in")]
+    assert json.loads(station_frames[0][2])[2] == "Heartbeat"
+    assert station_frames[1][2] == csms_frames[1][2]
+
+
+async def test_stopping_the_csms_closes_stations_going_away() -> None:
+    csms = StubCsms()
+    await csms.start()
+    async with SimStation201(csms.url, "CS") as station:
+        await csms.wait_connected("CS")
+        await csms.stop()
+        await asyncio.wait_for(station.wait_disconnected(), 2.0)
+        with pytest.raises(ConnectionLostError):
+            await station.heartbeat()
