@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from websockets.exceptions import ConnectionClosed
 from localctl.sim.errors import ConnectionLostError, PeerCallError
 from localctl.sim.ocpp_glue import bind_handlers, create_engine
 from localctl.sim.tasks import TaskSupervisor
+
+LOGGER = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
 FollowUp = Callable[[], Coroutine[Any, Any, None]]
@@ -160,7 +163,15 @@ class OcppEndpoint:
     def _start_follow_ups(self) -> None:
         follow_ups, self._follow_ups = self._follow_ups, []
         for name, follow_up in follow_ups:
-            self._supervisor.spawn(follow_up(), f"{self.identity}:{name}")
+            self._supervisor.spawn(self._run_follow_up(name, follow_up), name)
+
+    async def _run_follow_up(self, name: str, follow_up: FollowUp) -> None:
+        # The peer hanging up, refusing or not answering is its business, as it would be
+        # for a real station; only our own bugs should fail the supervisor.
+        try:
+            await follow_up()
+        except (ConnectionLostError, PeerCallError, TimeoutError) as error:
+            LOGGER.warning("%s: %s did not complete: %s", self.identity, name, error)
 
     async def call(self, payload: object) -> Any:
         """Send `payload` (an `ocpp` call dataclass) and return the typed `ocpp` result.

@@ -25,7 +25,7 @@ from localctl.sim.endpoint import (
     OcppEndpoint,
     ReceivedCall,
 )
-from localctl.sim.errors import NotConnectedError, SubprotocolMismatchError
+from localctl.sim.errors import NotConnectedError, SimError, SubprotocolMismatchError
 from localctl.sim.ocpp_glue import utc_now
 from localctl.sim.profiles import ProfileStore
 from localctl.sim.tasks import TaskSupervisor
@@ -80,6 +80,8 @@ class SimStationBase:
 
     async def connect(self) -> None:
         """Open the WebSocket (handshake errors from websockets propagate) and start serving."""
+        if self._connection is not None and self._connection.close_code is None:
+            raise SimError(f"{self.station_id} is already connected")
         connection = await connect(
             f"{self.url}/{quote(self.station_id, safe='')}",
             subprotocols=[Subprotocol(name) for name in self.offered_subprotocols],

@@ -16,6 +16,7 @@ from localctl.sim import (
     ConnectionLostError,
     NotConnectedError,
     PeerCallError,
+    SimError,
     SimStation16,
     SimStation201,
     StubCsms,
@@ -468,3 +469,18 @@ async def test_stopping_the_csms_closes_stations_going_away() -> None:
         await asyncio.wait_for(station.wait_disconnected(), 2.0)
         with pytest.raises(ConnectionLostError):
             await station.heartbeat()
+
+
+async def test_follow_up_cut_off_by_a_disconnect_does_not_fail_the_station(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with StubCsms(reply_delay_s=0.5) as csms, SimStation16(csms.url, "CP") as station:
+        await csms.call("CP", call16.TriggerMessage(requested_message="Heartbeat"))
+        await csms.wait_for_call("CP", "Heartbeat")
+        await csms.disconnect("CP")
+        await station.wait_disconnected()
+        await station.connect()
+        with pytest.raises(SimError):
+            await station.connect()
+        assert (await csms.call("CP", call16.Reset(type="Hard"))).status == "Accepted"
+    assert "triggered Heartbeat did not complete" in caplog.text
