@@ -235,3 +235,29 @@ async def test_two_hundred_stations_relay_at_once(relay: RelayServer, csms: RawC
             assert await recv(socket, timeout_s=20) == BOOT_16_ANSWER
 
     await asyncio.gather(*(one_station(n) for n in range(200)))
+
+
+async def test_an_oversized_frame_closes_the_station_with_1009(
+    csms: RawCsms, schemas: SchemaRegistry
+) -> None:
+    config = relay_config(csms.url, max_frame_bytes=2048)
+    async with RelayServer(config, schemas) as relay, station(relay) as socket:
+        upstream = await csms.connection("CP-1")
+        await socket.send('[2,"dt-1","DataTransfer",{"vendorId":"x","data":"' + "y" * 4096 + '"}]')
+        with pytest.raises(ConnectionClosed):
+            await recv(socket)
+        assert socket.close_code == 1009  # message too big
+        await asyncio.wait_for(upstream.socket.wait_closed(), 5)
+        assert upstream.received.empty()
+
+
+async def test_ocpp21_is_relayed_when_both_ends_speak_it(relay: RelayServer, csms: RawCsms) -> None:
+    stream = '{"id":1,"pending":0,"basetime":"2026-01-01T00:00:00Z","data":[]}'
+    send_frame = f'[6,"n-1","NotifyPeriodicEventStream",{stream}]'
+    async with station(relay, subprotocol="ocpp2.1") as socket:
+        assert socket.subprotocol == "ocpp2.1"
+        await socket.send(send_frame)  # SEND: no reply expected, so nothing is queued behind it
+        await socket.send('[2,"h-1","Heartbeat",{}]')
+        upstream = await csms.connection("CP-1")
+        assert await upstream.next_frame() == send_frame
+        assert await upstream.next_frame() == '[2,"h-1","Heartbeat",{}]'
