@@ -13,14 +13,16 @@ from localctl.sim.errors import (
     SimError,
     SubprotocolMismatchError,
 )
+from localctl.sim.fleet import build_fleet, run_fleet
 from localctl.sim.scenario import EV_MODELS, EvModel, run_station_life
 from localctl.sim.station16 import SimStation16
 from localctl.sim.station201 import SimStation201
-from localctl.sim.station_base import LifecycleStation, StationIdentity
+from localctl.sim.station_base import ConnectionOptions, LifecycleStation, StationIdentity
 
 __all__ = [
     "EV_MODELS",
     "ConnectionLostError",
+    "ConnectionOptions",
     "EvModel",
     "LifecycleStation",
     "NotConnectedError",
@@ -32,5 +34,7 @@ __all__ = [
     "StationIdentity",
     "StubCsms",
     "SubprotocolMismatchError",
+    "build_fleet",
+    "run_fleet",
     "run_station_life",
 ]

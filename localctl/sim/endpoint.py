@@ -115,7 +115,7 @@ class OcppEndpoint:
         assert subprotocol is not None, "the handshake guarantees a subprotocol"
         self.identity = identity
         self.subprotocol: str = subprotocol
-        # The owner may pass a list that outlives this connection, to keep records
+        # The owner may pass a log that outlives this connection, to keep records
         # across reconnects.
         self.call_log = CallLog() if call_log is None else call_log
         self._connection = connection

@@ -8,14 +8,14 @@ charge point.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 from ocpp.v16 import call
 
 from localctl.sim.config_store import KeyStore16
 from localctl.sim.ocpp_glue import OCPP16, iso_utc
 from localctl.sim.station16_handlers import Station16Handlers
-from localctl.sim.station_base import SimStationBase
+from localctl.sim.station_base import ConnectionOptions, SimStationBase
 
 PHASES = ("L1", "L2", "L3")
 
@@ -52,7 +52,7 @@ class SimStation16(Station16Handlers, SimStationBase):
         *,
         connectors: int = 1,
         config: Mapping[str, str] | None = None,
-        **options: Any,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
         super().__init__(url, station_id, **options)
         self.connectors = connectors

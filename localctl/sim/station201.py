@@ -11,14 +11,14 @@ import itertools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 from ocpp.v201 import call
 
 from localctl.sim.config_store import VariableName, VariableStore201
 from localctl.sim.ocpp_glue import OCPP201, iso_utc
 from localctl.sim.station201_handlers import Station201Handlers
-from localctl.sim.station_base import SimStationBase
+from localctl.sim.station_base import ConnectionOptions, SimStationBase
 
 PHASES = ("L1", "L2", "L3")
 
@@ -69,7 +69,7 @@ class SimStation201(Station201Handlers, SimStationBase):
         *,
         evses: int = 1,
         variables: Mapping[VariableName, str] | None = None,
-        **options: Any,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
         super().__init__(url, station_id, **options)
         self.evses = evses

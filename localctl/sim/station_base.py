@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypedDict
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -43,8 +43,26 @@ class StationIdentity:
     max_current_a: float = 32.0
 
 
+class ConnectionOptions(TypedDict, total=False):
+    """The keyword options of `SimStationBase`, for the version classes to pass on."""
+
+    subprotocols: Sequence[str] | None
+    extra_headers: Mapping[str, str] | None
+    identity: StationIdentity
+    reply_delay_s: float
+    response_timeout_s: float
+    open_timeout_s: float
+    clock: Clock
+    on_frame: FrameHook | None
+
+
 class SimStationBase:
-    """Connection handling shared by `SimStation16` and `SimStation201`."""
+    """Connection handling shared by `SimStation16` and `SimStation201`.
+
+    `subprotocols` is the offer list (default: the version the class speaks);
+    `extra_headers` go into the handshake (e.g. basic auth); `reply_delay_s` delays every
+    answer; `clock` gives the time for timestamps and profiles; `on_frame` sees every frame.
+    """
 
     speaks: ClassVar[str]
 

@@ -364,6 +364,7 @@ async def test_refused_station_gets_its_http_status() -> None:
                 await SimStation16(csms.url, station_id).connect()
             assert caught.value.response.status_code == 404
         async with SimStation16(csms.url, "GOOD"):
+            await csms.wait_connected("GOOD")
             assert csms.connected_ids == {"GOOD"}
     assert csms.refused == [("BAD", 404), ("STRANGER", 404)]
 
@@ -372,6 +373,7 @@ async def test_subprotocol_is_negotiated_in_the_csms_order() -> None:
     both = ("ocpp2.0.1", "ocpp1.6")
     async with StubCsms(subprotocols=["ocpp1.6"]) as csms:
         async with SimStation16(csms.url, "CP", subprotocols=both) as station:
+            await csms.wait_connected("CP")
             assert station.subprotocol == csms.subprotocol("CP") == "ocpp1.6"
         with pytest.raises(InvalidStatus):
             await SimStation201(csms.url, "CS").connect()
