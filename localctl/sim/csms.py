@@ -109,9 +109,9 @@ class StubCsms:
 
     async def abort(self) -> None:
         """Stop abruptly: drop every TCP connection without a closing handshake."""
-        for link in list(self._links.values()):
-            link.connection.transport.abort()
         if self._server is not None:
+            for connection in self._server.connections:
+                connection.transport.abort()
             self._server.close(close_connections=False)
             await self._server.wait_closed()
         await self._supervisor.aclose()
