@@ -51,8 +51,10 @@ class StubCsms:
     Use as `async with StubCsms() as csms:`; `csms.url` is valid once started.
     `refuse` maps a station id to the HTTP status its handshake gets (e.g. 404);
     `allowed_ids`, when given, refuses every other id with 404. `reply_delay_s` delays
-    every answer. `subprotocols` is in order of preference. `on_frame` sees every frame
-    in and out, for showing traffic live.
+    every answer. `subprotocols` is in order of preference. BootNotification answers
+    `heartbeat_interval_s`; Authorize and transactions accept every id token unless
+    `accepted_id_tokens` lists the accepted ones. `on_frame` sees every frame in and out,
+    for showing traffic live. permessage-deflate is offered, as OCPP asks of a CSMS.
     """
 
     def __init__(
@@ -71,7 +73,6 @@ class StubCsms:
         on_frame: FrameHook | None = None,
     ) -> None:
         self._host = host
-        self._on_frame = on_frame
         self._port = port
         self._path = path.rstrip("/")
         self._subprotocols = [Subprotocol(name) for name in subprotocols]
@@ -79,6 +80,7 @@ class StubCsms:
         self._allowed_ids = None if allowed_ids is None else frozenset(allowed_ids)
         self._reply_delay_s = reply_delay_s
         self._response_timeout_s = response_timeout_s
+        self._on_frame = on_frame
         tokens = None if accepted_id_tokens is None else frozenset(accepted_id_tokens)
         self._policy = CsmsPolicy(heartbeat_interval_s, tokens)
         self._server: Server | None = None
