@@ -5,7 +5,7 @@ sockets on port 0) and for the demo.
 """
 
 from localctl.sim.csms import StubCsms
-from localctl.sim.endpoint import ReceivedCall
+from localctl.sim.endpoint import ReceivedCall, ReplyScript
 from localctl.sim.errors import (
     ConnectionLostError,
     NotConnectedError,
@@ -28,6 +28,7 @@ __all__ = [
     "NotConnectedError",
     "PeerCallError",
     "ReceivedCall",
+    "ReplyScript",
     "SimError",
     "SimStation16",
     "SimStation201",

@@ -24,7 +24,14 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from localctl.sim.csms_handlers import Csms16Handlers, Csms201Handlers, CsmsPolicy
-from localctl.sim.endpoint import CallLog, FrameHook, JsonObject, OcppEndpoint, ReceivedCall
+from localctl.sim.endpoint import (
+    CallLog,
+    FrameHook,
+    JsonObject,
+    OcppEndpoint,
+    ReceivedCall,
+    ReplyScript,
+)
 from localctl.sim.errors import NotConnectedError, SimError
 from localctl.sim.ocpp_glue import OCPP16, OCPP21, OCPP201
 from localctl.sim.tasks import TaskSupervisor
@@ -87,6 +94,7 @@ class StubCsms:
         self._links: dict[str, StationLink] = {}
         self._last_links: dict[str, StationLink] = {}
         self._call_logs: dict[str, CallLog] = {}
+        self._scripts: dict[str, ReplyScript] = {}
         self._changed = asyncio.Condition()
         self._supervisor = TaskSupervisor("csms")
         self.refused: list[tuple[str, int]] = []
@@ -157,6 +165,10 @@ class StubCsms:
     ) -> ReceivedCall:
         """The `count`-th `action` CALL from the station, waiting until it arrives."""
         return await self._call_log(station_id).wait_for(action, count, timeout_s)
+
+    def script(self, station_id: str) -> ReplyScript:
+        """How the CSMS deviates when answering this station (kept across reconnects)."""
+        return self._scripts.setdefault(station_id, ReplyScript())
 
     def _call_log(self, station_id: str) -> CallLog:
         return self._call_logs.setdefault(station_id, CallLog())
@@ -244,6 +256,7 @@ class StubCsms:
             response_timeout_s=self._response_timeout_s,
             reply_delay_s=self._reply_delay_s,
             call_log=self._call_log(station_id),
+            script=self.script(station_id),
             on_frame=self._on_frame,
         )
         link = StationLink(

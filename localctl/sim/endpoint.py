@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocpp.exceptions import OCPPError
@@ -70,6 +70,28 @@ class CallLog:
                 await grew.wait()
 
 
+@dataclass
+class ReplyScript:
+    """Deviations from the normal answers, for testing how a peer copes; changeable live.
+
+    An action in `errors` is answered with a CALLERROR of that code; an action in
+    `unanswered` gets no answer at all (to provoke the caller's timeout).
+    """
+
+    errors: dict[str, str] = field(default_factory=dict)
+    unanswered: set[str] = field(default_factory=set)
+
+    def answer_with_error(self, action: str, code: str = "InternalError") -> None:
+        self.errors[action] = code
+
+    def leave_unanswered(self, action: str) -> None:
+        self.unanswered.add(action)
+
+    def reset(self) -> None:
+        self.errors.clear()
+        self.unanswered.clear()
+
+
 def parse_frame(text: str) -> list[Any] | None:
     """The OCPP-J frame as a list, or None when it is not one (the engine reports those)."""
     try:
@@ -109,6 +131,7 @@ class OcppEndpoint:
         response_timeout_s: float,
         reply_delay_s: float = 0.0,
         call_log: CallLog | None = None,
+        script: ReplyScript | None = None,
         on_frame: FrameHook | None = None,
     ) -> None:
         subprotocol = connection.subprotocol
@@ -118,11 +141,12 @@ class OcppEndpoint:
         # The owner may pass a log that outlives this connection, to keep records
         # across reconnects.
         self.call_log = CallLog() if call_log is None else call_log
+        self.script = ReplyScript() if script is None else script
         self._connection = connection
         self._supervisor = supervisor
         self._reply_delay_s = reply_delay_s
         self._on_frame = on_frame or _ignore_frame
-        sender = _TappedSender(identity, connection, self._on_frame)
+        self._sender = sender = _TappedSender(identity, connection, self._on_frame)
         self._engine = create_engine(subprotocol, identity, sender, response_timeout_s)
         bind_handlers(self._engine, handlers)
         self._follow_ups: list[tuple[str, FollowUp]] = []
@@ -144,15 +168,26 @@ class OcppEndpoint:
     async def _handle_frame(self, text: str) -> None:
         self._on_frame(self.identity, "in", text)
         frame = parse_frame(text)
-        is_call = frame is not None and frame[0] == _CALL and len(frame) == 4
-        if is_call:
-            assert frame is not None
-            self.call_log.append(ReceivedCall(str(frame[1]), str(frame[2]), frame[3]))
+        if frame is not None and frame[0] == _CALL and len(frame) == 4:
+            call = ReceivedCall(str(frame[1]), str(frame[2]), frame[3])
+            self.call_log.append(call)
             await self._delay_reply()
+            if await self._answered_by_script(call):
+                return
         elif frame is not None and frame[0] == _CALLERROR and len(frame) >= 4:
             self._call_errors[str(frame[1])] = (str(frame[2]), str(frame[3]))
         await self._engine.route_message(text)
         self._start_follow_ups()
+
+    async def _answered_by_script(self, call: ReceivedCall) -> bool:
+        if call.action in self.script.unanswered:
+            return True
+        code = self.script.errors.get(call.action)
+        if code is None:
+            return False
+        error = [_CALLERROR, call.message_id, code, "scripted by the simulator", {}]
+        await self._sender.send(json.dumps(error))
+        return True
 
     async def _delay_reply(self) -> None:
         # Cut short when the socket closes, so an aborted peer does not hold up shutdown.

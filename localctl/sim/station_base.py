@@ -24,6 +24,7 @@ from localctl.sim.endpoint import (
     JsonObject,
     OcppEndpoint,
     ReceivedCall,
+    ReplyScript,
 )
 from localctl.sim.errors import NotConnectedError, SimError, SubprotocolMismatchError
 from localctl.sim.ocpp_glue import utc_now
@@ -85,6 +86,8 @@ class SimStationBase:
         self.identity = identity
         self.offered_subprotocols = tuple(subprotocols or (self.speaks,))
         self.call_log = CallLog()
+        # How this station deviates from its normal answers; see `ReplyScript`.
+        self.script = ReplyScript()
         self.profiles = ProfileStore(identity.max_current_a)
         self._extra_headers = dict(extra_headers or {})
         self._reply_delay_s = reply_delay_s
@@ -120,6 +123,7 @@ class SimStationBase:
             response_timeout_s=self._response_timeout_s,
             reply_delay_s=self._reply_delay_s,
             call_log=self.call_log,
+            script=self.script,
             on_frame=self._on_frame,
         )
         self._supervisor.spawn(self._endpoint.run(), "receive")

@@ -486,3 +486,30 @@ async def test_follow_up_cut_off_by_a_disconnect_does_not_fail_the_station(
             await station.connect()
         assert (await csms.call("CP", call16.Reset(type="Hard"))).status == "Accepted"
     assert "triggered Heartbeat did not complete" in caplog.text
+
+
+async def test_scripted_csms_answers_with_errors_or_not_at_all(csms: StubCsms) -> None:
+    script = csms.script("CS")
+    script.answer_with_error("Authorize", "SecurityError")
+    script.leave_unanswered("Heartbeat")
+    async with SimStation201(csms.url, "CS", response_timeout_s=0.1) as station:
+        with pytest.raises(PeerCallError) as caught:
+            await station.authorize("TAG")
+        with pytest.raises(TimeoutError):
+            await station.heartbeat()
+        script.reset()
+        assert (await station.authorize("TAG")).id_token_info == {"status": "Accepted"}
+    assert caught.value.code == "SecurityError"
+    assert actions(csms.received("CS")) == ["Authorize", "Heartbeat", "Authorize"]
+
+
+async def test_scripted_station_refuses_an_action(csms: StubCsms) -> None:
+    async with SimStation16(csms.url, "CP") as station:
+        station.script.answer_with_error("SetChargingProfile", "NotSupported")
+        with pytest.raises(PeerCallError) as caught:
+            await csms.call(
+                "CP",
+                call16.SetChargingProfile(connector_id=0, cs_charging_profiles=tx_default_16(6.0)),
+            )
+    assert caught.value.code == "NotSupported"
+    assert station.profiles.profiles == []
