@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator, model_validator
+
+from localctl.config.base import StrictModel
+from localctl.config.control import ControlConfig
+from localctl.config.site import SiteConfig, StationConfig, check_stations
+
+__all__ = ["LocalctlConfig", "RelayConfig", "StrictModel", "Subprotocol"]
 
 Subprotocol = Literal["ocpp2.1", "ocpp2.0.1", "ocpp1.6"]
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RelayConfig(StrictModel):
@@ -92,3 +94,15 @@ class LocalctlConfig(StrictModel):
     """A whole localctl configuration file."""
 
     relay: RelayConfig = Field(description="station-side server and upstream connections")
+    site: SiteConfig | None = Field(
+        None, description="the distribution tree and EVSEs; without it localctl only relays"
+    )
+    stations: tuple[StationConfig, ...] = Field((), description="stations and their EVSEs")
+    control: ControlConfig = Field(
+        default_factory=ControlConfig, description="control loop and fail-safe settings"
+    )
+
+    @model_validator(mode="after")
+    def _stations_fit_the_site(self) -> LocalctlConfig:
+        check_stations(self.site, self.stations)
+        return self

@@ -1,0 +1,56 @@
+"""Control-loop settings, fail-safe timeouts included."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from localctl.config.base import StrictModel
+
+
+class ControlConfig(StrictModel):
+    """How often and how carefully the controller recomputes limits."""
+
+    period_s: float = Field(1.0, gt=0, description="control period (s)")
+    max_increase_a_per_cycle: float = Field(
+        4.0,
+        gt=0,
+        description="largest increase of an EVSE limit per cycle (A); decreases are immediate",
+    )
+    meter_stale_s: float = Field(
+        10.0,
+        gt=0,
+        description="a meter reading older than this (s) means its node is assumed at its limit: "
+        "no increases below it",
+    )
+    meter_lost_s: float = Field(
+        60.0,
+        gt=0,
+        description="a meter silent this long (s): EVSEs below its node fall back to their floors",
+    )
+    ems_safe_power_w: float | None = Field(
+        None,
+        ge=0,
+        description="limit on an EMS-limited node once its EMS limit has expired (W); "
+        "null: the node's share of the fallback floors",
+    )
+    unused_margin_a: float = Field(
+        2.0,
+        ge=0,
+        description="headroom kept above an EV's draw when it takes less than allowed (A)",
+    )
+    probe_interval_s: float = Field(
+        300.0,
+        gt=0,
+        description="how often a capped EV is offered more again to see if it takes it (s)",
+    )
+    rotation_interval_s: float = Field(
+        600.0,
+        gt=0,
+        description="when not every EV can get its minimum: how long one waits at most (s)",
+    )
+
+    @model_validator(mode="after")
+    def _lost_after_stale(self) -> ControlConfig:
+        if self.meter_lost_s <= self.meter_stale_s:
+            raise ValueError("meter_lost_s must be longer than meter_stale_s")
+        return self
