@@ -1,0 +1,109 @@
+"""From continuous amps to each EVSE's current step, never above a limit.
+
+Rules of this file:
+- Values are rounded down to the step, in integer milliamps, so that the row check is exact.
+- If rounding noise still leaves a row over its capacity, the largest values on that row
+  above their floor give one step each until it fits.
+- Leftover capacity then goes back one step at a time to groups of sessions that had the
+  same continuous value (so equal sessions stay equal), highest class and lowest value
+  first; a group that does not fit blocks its rows for lower classes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from optimizer.fairness import Floats, Ints
+
+Milliamps = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Grid:
+    """Integer view of the problem: entries, capacities, steps and bounds in mA."""
+
+    entry_row: Ints
+    entry_col: Ints
+    entry_coef: Milliamps
+    capacity_ma: Milliamps
+    step_ma: Milliamps
+    floor_ma: Milliamps
+    cap_ma: Milliamps
+    priority: NDArray[np.int64]
+
+    def row_load(self, value_ma: Milliamps) -> Milliamps:
+        load = np.zeros(self.capacity_ma.shape[0], dtype=np.int64)
+        np.add.at(load, self.entry_row, self.entry_coef * value_ma[self.entry_col])
+        return load
+
+
+def quantize(grid: Grid, value_a: Floats) -> Milliamps:
+    """Round down to the step, repair any overflow, then hand leftover back fairly."""
+    steps = np.floor(value_a * 1000.0 / grid.step_ma + 1e-9).astype(np.int64)
+    value_ma: Milliamps = np.clip(steps * grid.step_ma, grid.floor_ma, grid.cap_ma)
+    _repair_overflow(grid, value_ma)
+    _redistribute(grid, value_a, value_ma)
+    return value_ma
+
+
+def _repair_overflow(grid: Grid, value_ma: Milliamps) -> None:
+    load = grid.row_load(value_ma)
+    for row in np.flatnonzero(load > grid.capacity_ma):
+        on_row = np.flatnonzero(grid.entry_row == row)
+        excess = int(load[row] - grid.capacity_ma[row])
+        by_value = sorted(on_row, key=lambda e: (-int(value_ma[grid.entry_col[e]]), int(e)))
+        for entry in by_value:
+            col, coef = int(grid.entry_col[entry]), int(grid.entry_coef[entry])
+            step = int(grid.step_ma[col])
+            spare_steps = (int(value_ma[col]) - int(grid.floor_ma[col])) // step
+            steps = max(0, min(spare_steps, math.ceil(excess / (coef * step))))
+            value_ma[col] -= steps * step
+            excess -= steps * coef * step
+            if excess <= 0:
+                break
+        load = grid.row_load(value_ma)
+
+
+def _redistribute(grid: Grid, value_a: Floats, value_ma: Milliamps) -> None:
+    load = grid.row_load(value_ma)
+    groups = _equal_groups(grid, value_a, value_ma)
+    for _ in range(64):
+        changed = False
+        blocked = np.full(grid.capacity_ma.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
+        for members in sorted(groups, key=lambda g: _group_order(grid, value_ma, g)):
+            if (value_ma[members] + grid.step_ma[members] > grid.cap_ma[members]).any():
+                continue
+            added = np.zeros_like(value_ma)
+            added[members] = grid.step_ma[members]
+            in_group = np.isin(grid.entry_col, members)
+            rows = grid.entry_row[in_group]
+            extra = np.zeros_like(load)
+            np.add.at(extra, rows, grid.entry_coef[in_group] * added[grid.entry_col[in_group]])
+            level = int(grid.priority[members[0]])
+            if (blocked[rows] > level).any() or (load + extra > grid.capacity_ma).any():
+                blocked[rows] = np.maximum(blocked[rows], level)
+                continue
+            value_ma[members] += grid.step_ma[members]
+            load += extra
+            changed = True
+        if not changed:
+            return
+
+
+def _equal_groups(grid: Grid, value_a: Floats, value_ma: Milliamps) -> list[Ints]:
+    """Sessions of one class with the same continuous value and step, below their cap."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for col in range(value_a.shape[0]):
+        if value_ma[col] + grid.step_ma[col] > grid.cap_ma[col]:
+            continue
+        key = (int(grid.priority[col]), round(float(value_a[col]) * 1e6), int(grid.step_ma[col]))
+        groups.setdefault(key, []).append(col)
+    return [np.asarray(cols, dtype=np.intp) for cols in groups.values()]
+
+
+def _group_order(grid: Grid, value_ma: Milliamps, members: Ints) -> tuple[int, int, int]:
+    return (-int(grid.priority[members[0]]), int(value_ma[members[0]]), int(members[0]))

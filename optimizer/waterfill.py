@@ -1,0 +1,131 @@
+"""The fast path: progressive filling (water-filling) of one priority class, vectorised.
+
+Every member's value follows one rising level t: ``clip(weight * t, lower, upper)``. Each
+row's load is then a piecewise-linear, non-decreasing function of t, so the level at which
+each row fills can be computed exactly from the sorted breakpoints. The row that fills first
+freezes its members at that level (the classic max-min fair argument); so does every other
+row whose members were not touched by a row that filled earlier in the same round, because
+their level was computed with exactly the loads that still hold. Rows sharing members with
+an earlier row wait for the next round. A round costs one sort of the breakpoints; a tree
+usually needs about as many rounds as it has levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from optimizer.fairness import OWN_CAP, TOLERANCE_A, Floats, Ints, Problem
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Members:
+    """The members' bounds and weights (indexed by member position)."""
+
+    lower: Floats
+    upper: Floats
+    weight: Floats
+
+    def at_level(self, group: Ints, level: float) -> Floats:
+        value: Floats = np.clip(self.weight[group] * level, self.lower[group], self.upper[group])
+        return value
+
+
+def fill_waterfill(problem: Problem, room: Floats, members: Ints) -> tuple[Floats, Ints]:
+    """Max-min fair values for ``members`` within ``room`` (capacity left per row)."""
+    local = np.full(problem.session_count, -1, dtype=np.intp)
+    local[members] = np.arange(members.shape[0])
+    in_class = local[problem.entry_col] >= 0
+    rows = problem.entry_row[in_class]
+    cols = local[problem.entry_col[in_class]]
+    coefs = problem.entry_coef[in_class]
+    bounds = Members(problem.lower_a[members], problem.upper_a[members], problem.weight[members])
+    upper = bounds.upper
+    value = bounds.lower.copy()
+    binding = np.full(members.shape[0], OWN_CAP, dtype=np.intp)
+    frozen = np.zeros(members.shape[0], dtype=bool)
+    room = room.copy()
+    while not frozen.all():
+        active = ~frozen[cols]
+        levels = _fill_levels(rows[active], cols[active], coefs[active], bounds, room)
+        finite = np.flatnonzero(np.isfinite(levels))
+        if finite.shape[0] == 0:
+            value[~frozen] = upper[~frozen]
+            break
+        newly = _freeze_round(levels, finite, rows[active], cols[active], frozen.shape[0])
+        for row, level, group in newly:
+            value[group] = bounds.at_level(group, level)
+            at_cap = value[group] >= upper[group] - TOLERANCE_A
+            binding[group] = np.where(at_cap, OWN_CAP, row)
+            frozen[group] = True
+        frozen_mask = frozen[cols] & active
+        room -= np.bincount(
+            rows[frozen_mask], coefs[frozen_mask] * value[cols[frozen_mask]], room.shape[0]
+        )
+    return value, binding
+
+
+def _freeze_round(
+    levels: Floats, finite: Ints, rows: Ints, cols: Ints, member_count: int
+) -> list[tuple[int, float, Ints]]:
+    """Rows that fill this round, lowest level first (ties by row index), with members."""
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    sorted_cols = cols[order]
+    starts = np.searchsorted(sorted_rows, finite, side="left")
+    ends = np.searchsorted(sorted_rows, finite, side="right")
+    touched = np.zeros(member_count, dtype=bool)
+    frozen: list[tuple[int, float, Ints]] = []
+    for position in np.lexsort((finite, levels[finite])):
+        row = int(finite[position])
+        group = sorted_cols[starts[position] : ends[position]]
+        clean = not touched[group].any()
+        touched[group] = True
+        if clean:
+            frozen.append((row, float(levels[row]), group))
+    return frozen
+
+
+def _fill_levels(rows: Ints, cols: Ints, coefs: Floats, bounds: Members, room: Floats) -> Floats:
+    """Per row, the level t at which its load reaches its room (inf if it never does)."""
+    row_count = room.shape[0]
+    lower, upper, weight = bounds.lower, bounds.upper, bounds.weight
+    levels = np.full(row_count, np.inf)
+    base = np.bincount(rows, coefs * lower[cols], row_count)
+    present = np.bincount(rows, minlength=row_count) > 0
+    slope = coefs * weight[cols]
+    event_row = np.concatenate((rows, rows))
+    event_level = np.concatenate((lower[cols] / weight[cols], upper[cols] / weight[cols]))
+    event_slope = np.concatenate((slope, -slope))
+    order = np.lexsort((event_level, event_row))
+    event_row, event_level, event_slope = event_row[order], event_level[order], event_slope[order]
+    starts_mask = np.ones(event_row.shape[0], dtype=bool)
+    starts_mask[1:] = event_row[1:] != event_row[:-1]
+    segment = np.cumsum(starts_mask) - 1
+    slope_after = _segmented_cumsum(event_slope, starts_mask, segment)
+    width = np.zeros(event_row.shape[0])
+    width[:-1] = event_level[1:] - event_level[:-1]
+    width[np.flatnonzero(starts_mask)[1:] - 1] = 0.0
+    width[-1] = 0.0
+    gain = slope_after * width
+    load_end = base[event_row] + _segmented_cumsum(gain, starts_mask, segment)
+    need = room[event_row]
+    hits = np.flatnonzero((load_end >= need - TOLERANCE_A * 1e-3) & (slope_after > 1e-12))
+    hit_rows, first = np.unique(event_row[hits], return_index=True)
+    k = hits[first]
+    load_start = load_end[k] - gain[k]
+    levels[hit_rows] = event_level[k] + np.maximum(need[k] - load_start, 0.0) / slope_after[k]
+    already_full = present & (base >= room - TOLERANCE_A * 1e-3)
+    levels[already_full] = 0.0
+    return levels
+
+
+def _segmented_cumsum(values: Floats, starts_mask: NDArray[np.bool_], segment: Ints) -> Floats:
+    """Running sum that restarts at every segment start."""
+    total = np.cumsum(values)
+    start_index = np.flatnonzero(starts_mask)
+    offset = total[start_index] - values[start_index]
+    result: Floats = total - offset[segment]
+    return result

@@ -1,0 +1,63 @@
+"""The exact LP method, and the fast path's agreement with it."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+
+from optimizer import Options, Session, Site, allocate
+from optimizer.admission import admit
+from optimizer.allocate import build_problem, make_plans
+from optimizer.exact import fill_exact
+from optimizer.fairness import solve_by_class
+from optimizer.model import AllocatorState
+from optimizer.tree import build_tree
+from optimizer.waterfill import fill_waterfill
+from tests.optimizer.checks import overloads
+from tests.optimizer.site_builders import evse, fuse, site
+from tests.optimizer.strategies import instances
+
+
+def continuous(site: Site, sessions: list[Session]) -> tuple[np.ndarray, np.ndarray]:
+    tree = build_tree(site)
+    plans = make_plans(tree, sessions, 200.0, Options(), AllocatorState())
+    admission = admit(plans, tree)
+    chosen = [i for i, admitted in enumerate(admission.admitted) if admitted]
+    problem, _ = build_problem(tree, plans, admission, chosen)
+    fast, _ = solve_by_class(problem, fill_waterfill)
+    exact, _ = solve_by_class(problem, fill_exact)
+    return fast, exact
+
+
+@settings(max_examples=120, deadline=None)
+@given(instances(max_evses=8))
+def test_fast_path_agrees_with_the_exact_lp_method(case: tuple[Site, list[Session]]) -> None:
+    fast, exact = continuous(*case)
+    assert np.allclose(fast, exact, rtol=0.0, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(max_evses=8))
+def test_exact_method_allocations_are_safe_and_within_a_step_of_the_fast_path(
+    case: tuple[Site, list[Session]],
+) -> None:
+    the_site, sessions = case
+    fast = allocate(the_site, sessions, now_s=200.0)
+    exact = allocate(the_site, sessions, now_s=200.0, options=Options(method="exact"))
+    assert overloads(the_site, exact) == []
+    for one, other in zip(fast.evses, exact.evses, strict=True):
+        assert abs(one.limit_a - other.limit_a) <= 1.0 + 1e-9
+
+
+def test_exact_method_names_the_binding_fuse_like_the_fast_path() -> None:
+    the_site = site(fuse("main", 32.0), evses=(evse("slow"), evse("fast")))
+    sessions = [
+        Session("slow", 0.0, phases_in_use=3, ev_max_current_a=10.0),
+        Session("fast", 0.0, phases_in_use=3),
+    ]
+    result = allocate(the_site, sessions, now_s=0.0, options=Options(method="exact"))
+    assert result.evse("slow").limit_a == 10.0
+    assert result.evse("slow").bound_by == "ev_max"
+    assert result.evse("fast").limit_a == 22.0
+    assert result.evse("fast").bound_by == "node:main:L1:fuse"
+    assert result.method == "exact"
