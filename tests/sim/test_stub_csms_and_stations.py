@@ -22,49 +22,7 @@ from localctl.sim import (
     StubCsms,
     SubprotocolMismatchError,
 )
-
-
-def actions(received: list[tuple[str, dict[str, object]]]) -> list[str]:
-    return [action for action, _ in received]
-
-
-def tx_default_16(limit_a: float, stack_level: int = 0, profile_id: int = 1) -> dict[str, object]:
-    return {
-        "charging_profile_id": profile_id,
-        "stack_level": stack_level,
-        "charging_profile_purpose": "TxDefaultProfile",
-        "charging_profile_kind": "Relative",
-        "charging_schedule": {
-            "charging_rate_unit": "A",
-            "charging_schedule_period": [{"start_period": 0, "limit": limit_a}],
-        },
-    }
-
-
-def profile_201(
-    purpose: str, limit: float, unit: str = "A", profile_id: int = 1
-) -> dict[str, object]:
-    return {
-        "id": profile_id,
-        "stack_level": 0,
-        "charging_profile_purpose": purpose,
-        "charging_profile_kind": "Relative",
-        "charging_schedule": [
-            {
-                "id": 1,
-                "charging_rate_unit": unit,
-                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
-            }
-        ],
-    }
-
-
-def variable(component: str, name: str, value: str | None = None) -> dict[str, object]:
-    entry: dict[str, object] = {"component": {"name": component}, "variable": {"name": name}}
-    if value is not None:
-        entry["attribute_value"] = value
-    return entry
-
+from tests.sim.helpers import actions, variable
 
 # -- OCPP 1.6 ---------------------------------------------------------------------------
 
@@ -108,13 +66,6 @@ async def test_station16_session_is_answered_and_recorded(csms: StubCsms) -> Non
     assert len({c.message_id for c in calls}) == len(calls)
 
 
-async def test_transaction_ids_increase_across_stations(csms: StubCsms) -> None:
-    async with SimStation16(csms.url, "A") as first, SimStation16(csms.url, "B") as second:
-        one = await first.start_transaction(1, "T")
-        two = await second.start_transaction(1, "T")
-    assert (one.transaction_id, two.transaction_id) == (1, 2)
-
-
 async def test_csms_reads_and_changes_station16_configuration(csms: StubCsms) -> None:
     async with SimStation16(csms.url, "CP-16"):
         read = await csms.call(
@@ -139,90 +90,6 @@ async def test_csms_reads_and_changes_station16_configuration(csms: StubCsms) ->
     keys = {entry["key"]: entry["value"] for entry in everything.configuration_key}
     assert keys["MeterValueSampleInterval"] == "15"
     assert {"HeartbeatInterval", "ChargeProfileMaxStackLevel"} <= keys.keys()
-
-
-async def test_station16_applies_the_lowest_profile_and_reports_it(csms: StubCsms) -> None:
-    station_max = {
-        **tx_default_16(8.0, profile_id=2),
-        "charging_profile_purpose": "ChargePointMaxProfile",
-    }
-    async with SimStation16(csms.url, "CP-16") as station:
-        tx_profile = {**tx_default_16(6.0, profile_id=3), "charging_profile_purpose": "TxProfile"}
-        refused = await csms.call(
-            "CP-16", call16.SetChargingProfile(connector_id=1, cs_charging_profiles=tx_profile)
-        )
-        default = await csms.call(
-            "CP-16",
-            call16.SetChargingProfile(connector_id=0, cs_charging_profiles=tx_default_16(10.0)),
-        )
-        assert station.current_limit_a(1) == 10.0
-        await csms.call(
-            "CP-16", call16.SetChargingProfile(connector_id=0, cs_charging_profiles=station_max)
-        )
-        composite = await csms.call(
-            "CP-16", call16.GetCompositeSchedule(connector_id=1, duration=300)
-        )
-        cleared = await csms.call("CP-16", call16.ClearChargingProfile(id=2))
-        missing = await csms.call("CP-16", call16.ClearChargingProfile(id=42))
-
-        assert station.current_limit_a(1) == 10.0
-    assert (refused.status, default.status) == ("Rejected", "Accepted")
-    assert composite.charging_schedule["charging_schedule_period"] == [
-        {"start_period": 0, "limit": 8.0}
-    ]
-    assert (cleared.status, missing.status) == ("Accepted", "Unknown")
-    assert actions(station.received) == [
-        "SetChargingProfile",
-        "SetChargingProfile",
-        "SetChargingProfile",
-        "GetCompositeSchedule",
-        "ClearChargingProfile",
-        "ClearChargingProfile",
-    ]
-
-
-async def test_station16_remote_start_and_stop_lead_to_transactions(csms: StubCsms) -> None:
-    async with SimStation16(csms.url, "CP-16") as station:
-        started = await csms.call("CP-16", call16.RemoteStartTransaction(id_tag="REMOTE"))
-        await csms.wait_for_call("CP-16", "StatusNotification")
-        stopped = await csms.call(
-            "CP-16", call16.RemoteStopTransaction(transaction_id=station.transaction_ids[1])
-        )
-        await csms.wait_for_call("CP-16", "StatusNotification", count=2)
-        unknown = await csms.call("CP-16", call16.RemoteStopTransaction(transaction_id=999))
-
-    assert (started.status, stopped.status, unknown.status) == ("Accepted", "Accepted", "Rejected")
-    assert actions(csms.received("CP-16")) == [
-        "StartTransaction",
-        "StatusNotification",
-        "StopTransaction",
-        "StatusNotification",
-    ]
-    assert csms.received("CP-16")[2][1]["reason"] == "Remote"
-
-
-async def test_station16_answers_trigger_then_sends_the_message(csms: StubCsms) -> None:
-    async with SimStation16(csms.url, "CP-16"):
-        triggered = await csms.call("CP-16", call16.TriggerMessage(requested_message="Heartbeat"))
-        await csms.wait_for_call("CP-16", "Heartbeat")
-        unsupported = await csms.call(
-            "CP-16", call16.TriggerMessage(requested_message="DiagnosticsStatusNotification")
-        )
-        answers = [
-            await csms.call("CP-16", call16.Reset(type="Soft")),
-            await csms.call("CP-16", call16.UnlockConnector(connector_id=1)),
-            await csms.call("CP-16", call16.ChangeAvailability(connector_id=0, type="Operative")),
-            await csms.call("CP-16", call16.DataTransfer(vendor_id="acme")),
-        ]
-    assert (triggered.status, unsupported.status) == ("Accepted", "NotImplemented")
-    assert [a.status for a in answers] == ["Accepted", "Unlocked", "Accepted", "UnknownVendorId"]
-
-
-async def test_unhandled_action_is_a_peer_call_error(csms: StubCsms) -> None:
-    async with SimStation16(csms.url, "CP-16"):
-        with pytest.raises(PeerCallError) as caught:
-            await csms.call("CP-16", call16.ClearCache())
-    assert (caught.value.action, caught.value.code) == ("ClearCache", "NotImplemented")
 
 
 # -- OCPP 2.0.1 -------------------------------------------------------------------------
@@ -283,75 +150,6 @@ async def test_csms_gets_and_sets_station201_variables(csms: StubCsms) -> None:
     assert got.get_variable_result[0]["attribute_value"] == "300"
     assert [r["attribute_status"] for r in changed.set_variable_result] == ["Accepted", "Rejected"]
     assert station.variables.value("SampledDataCtrlr", "TxUpdatedInterval") == "10"
-
-
-async def test_get_base_report_is_answered_then_notify_report_follows(csms: StubCsms) -> None:
-    async with SimStation201(csms.url, "CS-201"):
-        answer = await csms.call(
-            "CS-201", call201.GetBaseReport(request_id=7, report_base="FullInventory")
-        )
-        await csms.wait_for_call("CS-201", "NotifyReport")
-    assert answer.status == "Accepted"
-    _, report = csms.received("CS-201")[0]
-    assert report["requestId"] == 7
-    assert {
-        "component": {"name": "SmartChargingCtrlr"},
-        "variable": {"name": "RateUnit"},
-    }.items() <= (
-        next(r for r in report["reportData"] if r["variable"]["name"] == "RateUnit").items()
-    )
-
-
-async def test_station201_profiles_in_watts_are_limits_per_phase(csms: StubCsms) -> None:
-    async with SimStation201(csms.url, "CS-201") as station:
-        refused = await csms.call(
-            "CS-201",
-            call201.SetChargingProfile(evse_id=1, charging_profile=profile_201("TxProfile", 6.0)),
-        )
-        accepted = await csms.call(
-            "CS-201",
-            call201.SetChargingProfile(
-                evse_id=0,
-                charging_profile=profile_201("ChargingStationMaxProfile", 11040.0, unit="W"),
-            ),
-        )
-        composite = await csms.call("CS-201", call201.GetCompositeSchedule(duration=60, evse_id=1))
-        cleared = await csms.call(
-            "CS-201",
-            call201.ClearChargingProfile(
-                charging_profile_criteria={"charging_profile_purpose": "ChargingStationMaxProfile"}
-            ),
-        )
-        limit_after_clear_a = station.current_limit_a(1)
-    assert (refused.status, accepted.status, cleared.status) == ("Rejected", "Accepted", "Accepted")
-    assert composite.schedule["charging_schedule_period"][0]["limit"] == 16.0
-    assert limit_after_clear_a == station.identity.max_current_a
-
-
-async def test_station201_remote_start_and_stop(csms: StubCsms) -> None:
-    async with SimStation201(csms.url, "CS-201") as station:
-        started = await csms.call(
-            "CS-201",
-            call201.RequestStartTransaction(
-                id_token={"id_token": "APP", "type": "Central"}, remote_start_id=12
-            ),
-        )
-        await csms.wait_for_call("CS-201", "TransactionEvent")
-        transaction_id = station.transactions[1].transaction_id
-        stopped = await csms.call(
-            "CS-201", call201.RequestStopTransaction(transaction_id=transaction_id)
-        )
-        await csms.wait_for_call("CS-201", "TransactionEvent", count=2)
-    assert (started.status, stopped.status) == ("Accepted", "Accepted")
-    first, last = (p for a, p in csms.received("CS-201") if a == "TransactionEvent")
-    assert (first["triggerReason"], first["transactionInfo"]["remoteStartId"]) == (
-        "RemoteStart",
-        12,
-    )
-    assert (last["triggerReason"], last["transactionInfo"]["stoppedReason"]) == (
-        "RemoteStop",
-        "Remote",
-    )
 
 
 # -- connections --------------------------------------------------------------------------
@@ -501,15 +299,3 @@ async def test_scripted_csms_answers_with_errors_or_not_at_all(csms: StubCsms) -
         assert (await station.authorize("TAG")).id_token_info == {"status": "Accepted"}
     assert caught.value.code == "SecurityError"
     assert actions(csms.received("CS")) == ["Authorize", "Heartbeat", "Authorize"]
-
-
-async def test_scripted_station_refuses_an_action(csms: StubCsms) -> None:
-    async with SimStation16(csms.url, "CP") as station:
-        station.script.answer_with_error("SetChargingProfile", "NotSupported")
-        with pytest.raises(PeerCallError) as caught:
-            await csms.call(
-                "CP",
-                call16.SetChargingProfile(connector_id=0, cs_charging_profiles=tx_default_16(6.0)),
-            )
-    assert caught.value.code == "NotSupported"
-    assert station.profiles.profiles == []
