@@ -24,6 +24,22 @@ STATION_CAP_PURPOSES = (
 )
 TX_PURPOSES_BY_PRECEDENCE = ("TxProfile", "TxDefaultProfile")
 _RECURRENCY_S = {"Daily": 86_400, "Weekly": 604_800}
+# Station-wide caps go on port 0 only. External constraints come from an external system
+# through the station itself, never in a SetChargingProfile (K14.FR.06 for controllers).
+_STATION_ONLY_PURPOSES = frozenset({"ChargePointMaxProfile", "ChargingStationMaxProfile"})
+_NEVER_SET_BY_CALL = frozenset({"ChargingStationExternalConstraints"})
+
+
+def refusal_reason(purpose: str, port: int, transaction_running: bool) -> str | None:
+    """Why a station refuses a SetChargingProfile for `port`, or None when it accepts."""
+    if purpose in _NEVER_SET_BY_CALL:
+        return "InvalidProfile"
+    if purpose in _STATION_ONLY_PURPOSES and port != 0:
+        return "InvalidProfile"
+    if purpose == "TxProfile" and not transaction_running:
+        # A TxProfile belongs to a running transaction (1.6 section 3.13.4, 2.0.1 K01.FR.09).
+        return "TxNotFound"
+    return None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from ocpp.v16 import call_result
 
 from localctl.sim.endpoint import FollowUp
 from localctl.sim.ocpp_glue import handles, iso_utc
-from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v16
+from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v16, refusal_reason
 
 if TYPE_CHECKING:
     from localctl.sim.config_store import KeyStore16
@@ -72,8 +72,7 @@ class Station16Handlers(_Base):
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> Any:
         purpose = cs_charging_profiles["charging_profile_purpose"]
-        # A TxProfile needs a running transaction on that connector (1.6 section 3.13.4).
-        if purpose == "TxProfile" and connector_id not in self.transaction_ids:
+        if refusal_reason(purpose, connector_id, connector_id in self.transaction_ids):
             return call_result.SetChargingProfile(status="Rejected")
         self.profiles.install(profile_from_v16(connector_id, cs_charging_profiles, self._clock()))
         return call_result.SetChargingProfile(status="Accepted")

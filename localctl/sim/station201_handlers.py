@@ -14,7 +14,7 @@ from ocpp.v201 import call, call_result
 
 from localctl.sim.endpoint import FollowUp
 from localctl.sim.ocpp_glue import handles, iso_utc
-from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v201
+from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v201, refusal_reason
 
 if TYPE_CHECKING:
     from localctl.sim.config_store import VariableStore201
@@ -94,9 +94,11 @@ class Station201Handlers(_Base):
         self, evse_id: int, charging_profile: dict[str, Any], **_: Any
     ) -> Any:
         purpose = charging_profile["charging_profile_purpose"]
-        # A TxProfile needs a running transaction on that EVSE (K01.FR.09).
-        if purpose == "TxProfile" and evse_id not in self.transactions:
-            return call_result.SetChargingProfile(status="Rejected")
+        reason = refusal_reason(purpose, evse_id, evse_id in self.transactions)
+        if reason is not None:
+            return call_result.SetChargingProfile(
+                status="Rejected", status_info={"reason_code": reason}
+            )
         self.profiles.install(profile_from_v201(evse_id, charging_profile, self._clock()))
         return call_result.SetChargingProfile(status="Accepted")
 

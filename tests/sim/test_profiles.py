@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from localctl.sim.profiles import Period, Profile, ProfileStore, profile_from_v16, profile_from_v201
+import pytest
+
+from localctl.sim.profiles import (
+    Period,
+    Profile,
+    ProfileStore,
+    profile_from_v16,
+    profile_from_v201,
+    refusal_reason,
+)
 
 NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -133,3 +142,21 @@ def test_v201_profile_without_start_runs_from_installation() -> None:
     installed = profile_from_v201(2, raw, now=NOON)
     assert (installed.port, installed.stack_level, installed.start) == (2, 3, NOON)
     assert installed.limit_a_at(NOON) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("purpose", "port", "transaction_running", "reason"),
+    [
+        ("TxDefaultProfile", 0, False, None),
+        ("TxDefaultProfile", 1, False, None),
+        ("TxProfile", 1, True, None),
+        ("TxProfile", 1, False, "TxNotFound"),
+        ("ChargePointMaxProfile", 0, False, None),
+        ("ChargingStationMaxProfile", 1, False, "InvalidProfile"),
+        ("ChargingStationExternalConstraints", 0, False, "InvalidProfile"),
+    ],
+)
+def test_station_refuses_profiles_where_they_do_not_belong(
+    purpose: str, port: int, transaction_running: bool, reason: str | None
+) -> None:
+    assert refusal_reason(purpose, port, transaction_running) == reason

@@ -44,6 +44,7 @@ async def test_station201_profiles_in_watts_are_limits_per_phase(csms: StubCsms)
         )
         limit_after_clear_a = station.current_limit_a(1)
     assert (refused.status, accepted.status, cleared.status) == ("Rejected", "Accepted", "Accepted")
+    assert refused.status_info == {"reason_code": "TxNotFound"}
     assert composite.schedule["charging_schedule_period"][0]["limit"] == 16.0
     assert limit_after_clear_a == station.identity.max_current_a
 
@@ -72,3 +73,12 @@ async def test_station201_remote_start_and_stop(csms: StubCsms) -> None:
         "RemoteStop",
         "Remote",
     )
+
+
+async def test_station201_refuses_external_constraints_from_a_call(csms: StubCsms) -> None:
+    profile = profile_201("ChargingStationExternalConstraints", 10.0)
+    async with SimStation201(csms.url, "CS-201") as station:
+        answer = await csms.call(
+            "CS-201", call201.SetChargingProfile(evse_id=0, charging_profile=profile)
+        )
+    assert (answer.status, station.profiles.profiles) == ("Rejected", [])
