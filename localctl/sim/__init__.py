@@ -1,7 +1,17 @@
 """Simulated charging stations and a stub CSMS, built on the `ocpp` package.
 
 They speak only OCPP-J over WebSocket to a URL, for the relay's integration tests (real
-sockets on port 0) and for the demo.
+sockets on port 0) and for the demo::
+
+    async with StubCsms() as csms, SimStation201(csms.url, "CS-1") as station:
+        await station.boot()
+        answer = await csms.call("CS-1", call201.GetVariables(get_variable_data=[...]))
+        assert csms.received("CS-1")[0][0] == "BootNotification"
+
+Both sides record every CALL they receive (`received`, `received_calls` with message ids,
+`wait_for_call`), can be scripted to answer an action with a CALLERROR or not at all
+(`ReplyScript`), and show their traffic through an `on_frame` hook. Calls return the
+`ocpp` result dataclasses and raise `PeerCallError` on a CALLERROR.
 """
 
 from localctl.sim.csms import StubCsms

@@ -65,20 +65,39 @@ async def run_station_life(
     id_tokens: Sequence[str] = ("04E91C5A2B3F80", "04A7D2B1C93E81"),
     samples_per_session: tuple[int, int] = (3, 8),
     idle_intervals: tuple[int, int] = (1, 3),
+    heartbeat_interval_s: float | None = None,
 ) -> None:
     """Boot, report Available, then run `sessions` charging sessions (None: until cancelled).
 
     Each session lasts a random number of meter intervals from `samples_per_session`, and
-    is preceded by a random idle time of `idle_intervals` meter intervals.
+    is preceded by a random idle time of `idle_intervals` meter intervals. Heartbeats go
+    out every `heartbeat_interval_s`, by default the interval the BootNotification answer
+    gave.
     """
     settings = LifeSettings(port, meter_interval_s, id_tokens, samples_per_session, idle_intervals)
-    await station.boot()
+    booted = await station.boot()
+    interval_s = heartbeat_interval_s or float(booted.interval)
     await station.set_available(port)
+    async with asyncio.TaskGroup() as group:
+        heartbeats = group.create_task(_send_heartbeats(station, interval_s))
+        await _run_sessions(station, settings, sessions, rng)
+        heartbeats.cancel()
+
+
+async def _send_heartbeats(station: LifecycleStation, interval_s: float) -> None:
+    while interval_s > 0:
+        await asyncio.sleep(interval_s)
+        await station.heartbeat()
+
+
+async def _run_sessions(
+    station: LifecycleStation, settings: LifeSettings, sessions: int | None, rng: random.Random
+) -> None:
     energy_wh = 0.0
     session = 0
     while sessions is None or session < sessions:
         session += 1
-        await asyncio.sleep(rng.randint(*idle_intervals) * meter_interval_s)
+        await asyncio.sleep(rng.randint(*settings.idle_intervals) * settings.meter_interval_s)
         energy_wh = await _charging_session(station, settings, energy_wh, rng)
 
 

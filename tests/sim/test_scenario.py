@@ -90,3 +90,16 @@ def test_ev_draws_nothing_when_offered_less_than_six_amps() -> None:
 
 def test_energy_increment_is_current_times_voltage_times_time() -> None:
     assert energy_increment_wh([10.0, 10.0, 10.0], interval_s=3600.0) == 6900.0
+
+
+async def test_station_life_sends_heartbeats_at_the_interval(csms: StubCsms) -> None:
+    async with SimStation201(csms.url, "CS-201") as station:
+        await run_station_life(
+            station,
+            meter_interval_s=0.01,
+            sessions=1,
+            rng=random.Random(5),
+            samples_per_session=(3, 3),
+            heartbeat_interval_s=0.012,
+        )
+    assert [a for a, _ in csms.received("CS-201")].count("Heartbeat") >= 2
