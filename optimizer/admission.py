@@ -17,8 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from optimizer.demand import SessionPlan
 from optimizer.tree import SiteTree
+
+Ints64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +46,30 @@ def rank_key(plan: SessionPlan) -> tuple[int, bool, float, float, str]:
 
 
 def admit(plans: Sequence[SessionPlan], tree: SiteTree) -> Admission:
-    """Decide admission for every plan against the tree's row capacities."""
-    remaining = [row.capacity_ma for row in tree.rows]
+    """Decide admission for every plan against the tree's row capacities.
+
+    Only rows that cannot hold every minimum at once ("contended") can turn anyone away,
+    so only the sessions on them go through the ranked greedy, checked on those rows only.
+    A one-phase option loads a subset of its three-phase rows, so this stays exact.
+    """
+    wanting = [plan.cap_ma > 0 for plan in plans]
     phases = [plan.grid_phases for plan in plans]
-    if _all_fit(plans, tree, remaining):
-        return Admission(tuple(plan.cap_ma > 0 for plan in plans), tuple(phases))
-    admitted = [False] * len(plans)
-    for index in sorted(range(len(plans)), key=lambda i: rank_key(plans[i])):
+    capacity = np.asarray([row.capacity_ma for row in tree.rows], dtype=np.int64)
+    contended = _floor_load(plans, wanting, tree) > capacity
+    if not contended.any():
+        return Admission(tuple(wanting), tuple(phases))
+    admitted = list(wanting)
+    remaining = capacity.tolist()
+    on_contended = [
+        index
+        for index, plan in enumerate(plans)
+        if wanting[index] and contended[tree.column(plan.evse, plan.grid_phases).row_array].any()
+    ]
+    for index in sorted(on_contended, key=lambda i: rank_key(plans[i])):
         plan = plans[index]
-        if plan.cap_ma <= 0:
-            continue
+        admitted[index] = False
         for option in _phase_options(plan):
-            if _take(tree, plan, option, remaining):
+            if _take(tree, plan, option, remaining, contended):
                 admitted[index] = True
                 phases[index] = option
                 break
@@ -65,22 +82,33 @@ def _phase_options(plan: SessionPlan) -> list[tuple[int, ...]]:
     return [plan.grid_phases, plan.single_phase]
 
 
-def _all_fit(plans: Sequence[SessionPlan], tree: SiteTree, capacity: list[int]) -> bool:
-    load = [0] * len(capacity)
-    for plan in plans:
-        if plan.cap_ma <= 0:
-            continue
-        rows, coefs = tree.column(plan.evse, plan.grid_phases)
-        for row, coef in zip(rows, coefs, strict=True):
-            load[row] += coef * plan.floor_ma
-    return all(used <= cap for used, cap in zip(load, capacity, strict=True))
+def _floor_load(plans: Sequence[SessionPlan], wanting: list[bool], tree: SiteTree) -> Ints64:
+    """Per row, the load if every session wanting current got its minimum."""
+    load = np.zeros(len(tree.rows), dtype=np.int64)
+    chosen = [plan for plan, wants in zip(plans, wanting, strict=True) if wants]
+    if not chosen or not tree.rows:
+        return load
+    columns = [tree.column(plan.evse, plan.grid_phases) for plan in chosen]
+    rows = np.concatenate([column.row_array for column in columns])
+    floors = np.concatenate(
+        [column.coef_array * plan.floor_ma for column, plan in zip(columns, chosen, strict=True)]
+    )
+    np.add.at(load, rows, floors)
+    return load
 
 
-def _take(tree: SiteTree, plan: SessionPlan, phases: tuple[int, ...], remaining: list[int]) -> bool:
-    """Reserve the plan's minimum on its rows if it fits everywhere."""
-    rows, coefs = tree.column(plan.evse, phases)
-    if any(coef * plan.floor_ma > remaining[row] for row, coef in zip(rows, coefs, strict=True)):
+def _take(
+    tree: SiteTree,
+    plan: SessionPlan,
+    phases: tuple[int, ...],
+    remaining: list[int],
+    contended: NDArray[np.bool_],
+) -> bool:
+    """Reserve the plan's minimum on its contended rows if it fits on all of them."""
+    column = tree.column(plan.evse, phases)
+    pairs = [(r, c) for r, c in zip(column.rows, column.coefs, strict=True) if contended[r]]
+    if any(coef * plan.floor_ma > remaining[row] for row, coef in pairs):
         return False
-    for row, coef in zip(rows, coefs, strict=True):
+    for row, coef in pairs:
         remaining[row] -= coef * plan.floor_ma
     return True

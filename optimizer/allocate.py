@@ -52,7 +52,7 @@ def allocate(
     limits = _limits_ma(plans, chosen, value_ma)
     return result.Allocation(
         evses=evse_results(tree, plans, admission, limits, reasons),
-        nodes=node_headrooms(tree, plans, admission, limits),
+        nodes=node_headrooms(tree, plans, admission, limits, grid.row_load(value_ma).tolist()),
         state=_next_state(plans, admission, limits, now_s),
         method=options.method,
     )
@@ -67,6 +67,9 @@ def make_plans(
 ) -> list[SessionPlan]:
     """One plan per session, sorted by evse_id (the order everything else follows)."""
     previous = {entry.evse_id: entry for entry in state.evses}
+    contexts = {
+        node_id: PlanContext(options, now_s, voltage) for node_id, voltage in tree.voltage_v.items()
+    }
     by_evse: dict[str, Session] = {}
     for session in sessions:
         if session.evse_id not in tree.evses:
@@ -77,7 +80,7 @@ def make_plans(
     plans = []
     for evse_id in sorted(by_evse):
         evse = tree.evses[evse_id]
-        context = PlanContext(options, now_s, tree.voltage_v[evse.node_id])
+        context = contexts[evse.node_id]
         plans.append(plan_session(evse, by_evse[evse_id], previous.get(evse_id), context))
     return plans
 
@@ -86,16 +89,15 @@ def build_problem(
     tree: SiteTree, plans: Sequence[SessionPlan], admission: Admission, chosen: Sequence[int]
 ) -> tuple[Problem, Grid]:
     """The admitted sessions as a continuous problem and as its integer grid."""
-    rows: list[int] = []
-    cols: list[int] = []
-    coefs: list[int] = []
-    for col, index in enumerate(chosen):
-        column_rows, column_coefs = tree.column(plans[index].evse, admission.grid_phases[index])
-        rows.extend(column_rows)
-        cols.extend([col] * len(column_rows))
-        coefs.extend(column_coefs)
-    entry_row = np.asarray(rows, dtype=np.intp)
-    entry_col = np.asarray(cols, dtype=np.intp)
+    columns = [tree.column(plans[i].evse, admission.grid_phases[i]) for i in chosen]
+    if columns:
+        entry_row = np.concatenate([column.row_array for column in columns])
+        coefs = np.concatenate([column.coef_array for column in columns])
+        sizes = [len(column.rows) for column in columns]
+        entry_col = np.repeat(np.arange(len(columns), dtype=np.intp), sizes)
+    else:
+        entry_row = entry_col = np.zeros(0, dtype=np.intp)
+        coefs = np.zeros(0, dtype=np.int64)
     capacity_ma = np.asarray([row.capacity_ma for row in tree.rows], dtype=np.int64)
     floor_ma = np.asarray([plans[i].floor_ma for i in chosen], dtype=np.int64)
     cap_ma = np.asarray([plans[i].cap_ma for i in chosen], dtype=np.int64)
@@ -103,7 +105,7 @@ def build_problem(
     problem = Problem(
         entry_row=entry_row,
         entry_col=entry_col,
-        entry_coef=np.asarray(coefs, dtype=np.float64),
+        entry_coef=coefs.astype(np.float64),
         capacity_a=capacity_ma / 1000.0,
         lower_a=floor_ma / 1000.0,
         upper_a=cap_ma / 1000.0,
@@ -113,7 +115,7 @@ def build_problem(
     grid = Grid(
         entry_row=entry_row,
         entry_col=entry_col,
-        entry_coef=np.asarray(coefs, dtype=np.int64),
+        entry_coef=coefs.astype(np.int64),
         capacity_ma=capacity_ma,
         step_ma=np.asarray([plans[i].step_ma for i in chosen], dtype=np.int64),
         floor_ma=floor_ma,

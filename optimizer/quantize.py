@@ -69,29 +69,51 @@ def _repair_overflow(grid: Grid, value_ma: Milliamps) -> None:
 
 
 def _redistribute(grid: Grid, value_a: Floats, value_ma: Milliamps) -> None:
-    load = grid.row_load(value_ma)
     groups = _equal_groups(grid, value_a, value_ma)
+    load = grid.row_load(value_ma)
     for _ in range(64):
-        changed = False
-        blocked = np.full(grid.capacity_ma.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
-        for members in sorted(groups, key=lambda g: _group_order(grid, value_ma, g)):
+        if not _one_pass(grid, groups, value_ma, load):
+            return
+
+
+def _one_pass(grid: Grid, groups: list[Ints], value_ma: Milliamps, load: Milliamps) -> bool:
+    """Offer every group one step, class by class; True if any group took one."""
+    changed = False
+    blocked = np.zeros(grid.capacity_ma.shape[0], dtype=bool)
+    for level in np.unique(grid.priority)[::-1]:
+        failed = np.zeros(value_ma.shape[0], dtype=bool)
+        in_class = [g for g in groups if grid.priority[g[0]] == level]
+        for members in sorted(in_class, key=lambda g: (int(value_ma[g[0]]), int(g[0]))):
             if (value_ma[members] + grid.step_ma[members] > grid.cap_ma[members]).any():
                 continue
-            added = np.zeros_like(value_ma)
-            added[members] = grid.step_ma[members]
-            in_group = np.isin(grid.entry_col, members)
-            rows = grid.entry_row[in_group]
-            extra = np.zeros_like(load)
-            np.add.at(extra, rows, grid.entry_coef[in_group] * added[grid.entry_col[in_group]])
-            level = int(grid.priority[members[0]])
-            if (blocked[rows] > level).any() or (load + extra > grid.capacity_ma).any():
-                blocked[rows] = np.maximum(blocked[rows], level)
-                continue
-            value_ma[members] += grid.step_ma[members]
-            load += extra
-            changed = True
-        if not changed:
-            return
+            if _try_step(grid, members, value_ma, load, blocked):
+                changed = True
+            else:
+                failed[members] = True
+        # Rows a class could not grow on are closed to lower classes this pass.
+        blocked |= (
+            np.bincount(grid.entry_row[failed[grid.entry_col]], minlength=blocked.shape[0]) > 0
+        )
+    return changed
+
+
+def _try_step(
+    grid: Grid, members: Ints, value_ma: Milliamps, load: Milliamps, blocked: NDArray[np.bool_]
+) -> bool:
+    member_mask = np.zeros(value_ma.shape[0], dtype=bool)
+    member_mask[members] = True
+    entries = member_mask[grid.entry_col]
+    rows = grid.entry_row[entries]
+    if blocked[rows].any():
+        return False
+    extra = grid.entry_coef[entries] * grid.step_ma[grid.entry_col[entries]]
+    added = np.zeros_like(load)
+    np.add.at(added, rows, extra)
+    if (load + added > grid.capacity_ma).any():
+        return False
+    value_ma[members] += grid.step_ma[members]
+    load += added
+    return True
 
 
 def _equal_groups(grid: Grid, value_a: Floats, value_ma: Milliamps) -> list[Ints]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from optimizer import result
 from optimizer.admission import Admission
 from optimizer.demand import SessionPlan
@@ -61,26 +63,32 @@ def node_headrooms(
     plans: Sequence[SessionPlan],
     admission: Admission,
     limits_ma: Sequence[int],
+    row_load_ma: Sequence[int],
 ) -> tuple[result.NodeHeadroom, ...]:
     """Per node: EV load per grid phase below it, and what each of its own rows has left."""
-    row_load_ma = [0] * len(tree.rows)
-    node_load_ma = {node_id: [0, 0, 0] for node_id in tree.node_ids}
+    node_index = {node_id: index for index, node_id in enumerate(tree.node_ids)}
+    slots: list[int] = []
+    amounts: list[int] = []
     for plan, phases, limit_ma in zip(plans, admission.grid_phases, limits_ma, strict=True):
-        if limit_ma == 0:
-            continue
-        rows, coefs = tree.column(plan.evse, phases)
-        for row, coef in zip(rows, coefs, strict=True):
-            row_load_ma[row] += coef * limit_ma
-        for node_id in tree.ancestors[plan.evse.node_id]:
-            for phase in phases:
-                node_load_ma[node_id][phase] += limit_ma
+        base = 3 * node_index[plan.evse.node_id]
+        for phase in phases:
+            slots.append(base + phase)
+            amounts.append(limit_ma)
+    flat = np.zeros(3 * len(tree.node_ids), dtype=np.int64)
+    np.add.at(flat, np.asarray(slots, dtype=np.intp), np.asarray(amounts, dtype=np.int64))
+    load = flat.reshape(-1, 3)
+    for node_id in tree.bottom_up:
+        parent = tree.parent_of[node_id]
+        if parent is not None:
+            load[node_index[parent]] += load[node_index[node_id]]
     return tuple(
-        _headroom(tree, node_id, node_load_ma[node_id], row_load_ma) for node_id in tree.node_ids
+        _headroom(tree, node_id, load[node_index[node_id]].tolist(), row_load_ma)
+        for node_id in tree.node_ids
     )
 
 
 def _headroom(
-    tree: SiteTree, node_id: str, load_ma: list[int], row_load_ma: list[int]
+    tree: SiteTree, node_id: str, load_ma: list[int], row_load_ma: Sequence[int]
 ) -> result.NodeHeadroom:
     headroom: list[float | None] = [None, None, None]
     headroom_w = None

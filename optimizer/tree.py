@@ -12,8 +12,10 @@ Rules of this file:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
 
 from optimizer.errors import InvalidInputError
 from optimizer.model import Evse, Node, Site
@@ -48,22 +50,42 @@ class SiteTree:
     power_rows: dict[str, tuple[int, ...]]
     node_rows: dict[str, tuple[int, ...]]
     ancestors: dict[str, tuple[str, ...]]
+    parent_of: dict[str, str | None]
+    bottom_up: tuple[str, ...]
     evses: dict[str, Evse]
     voltage_v: dict[str, float]
+    # Filled on demand: many EVSEs share a node and a phase set. Lives as long as this tree.
+    column_memo: dict[tuple[str, tuple[int, ...]], Column] = field(default_factory=dict)
 
-    def column(self, evse: Evse, grid_phases: Iterable[int]) -> tuple[list[int], list[int]]:
-        """Rows and coefficients of a session at ``evse`` loading ``grid_phases``."""
-        phases = sorted(set(grid_phases))
+    def column(self, evse: Evse, grid_phases: tuple[int, ...]) -> Column:
+        """Rows and coefficients of a session at ``evse`` loading ``grid_phases`` (sorted)."""
+        key = (evse.node_id, grid_phases)
+        found = self.column_memo.get(key)
+        if found is None:
+            found = self._build_column(evse.node_id, grid_phases)
+            self.column_memo[key] = found
+        return found
+
+    def _build_column(self, node_id: str, phases: tuple[int, ...]) -> Column:
         rows: list[int] = []
-        coefs: list[int] = []
-        by_phase = self.phase_rows[evse.node_id]
+        by_phase = self.phase_rows[node_id]
         for phase in phases:
             rows.extend(by_phase[phase])
-            coefs.extend([1] * len(by_phase[phase]))
-        power = self.power_rows[evse.node_id]
+        coefs = [1] * len(rows)
+        power = self.power_rows[node_id]
         rows.extend(power)
         coefs.extend([len(phases)] * len(power))
-        return rows, coefs
+        return Column(tuple(rows), tuple(coefs), np.asarray(rows, dtype=np.intp), np.asarray(coefs))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Column:
+    """The rows one session loads, with its coefficient on each (as tuples and arrays)."""
+
+    rows: tuple[int, ...]
+    coefs: tuple[int, ...]
+    row_array: NDArray[np.intp]
+    coef_array: NDArray[np.int64]
 
 
 def to_ma(current_a: float) -> int:
@@ -101,6 +123,8 @@ def build_tree(site: Site) -> SiteTree:
         power_rows=power_rows,
         node_rows=node_rows,
         ancestors=ancestors,
+        parent_of={node_id: nodes[node_id].parent_id for node_id in order},
+        bottom_up=tuple(sorted(order, key=lambda n: (-len(ancestors[n]), n))),
         evses=evses,
         voltage_v=voltage,
     )

@@ -28,7 +28,7 @@ class Members:
     upper: Floats
     weight: Floats
 
-    def at_level(self, group: Ints, level: float) -> Floats:
+    def at_level(self, group: Ints, level: Floats | float) -> Floats:
         value: Floats = np.clip(self.weight[group] * level, self.lower[group], self.upper[group])
         return value
 
@@ -54,12 +54,12 @@ def fill_waterfill(problem: Problem, room: Floats, members: Ints) -> tuple[Float
         if finite.shape[0] == 0:
             value[~frozen] = upper[~frozen]
             break
-        newly = _freeze_round(levels, finite, rows[active], cols[active], frozen.shape[0])
-        for row, level, group in newly:
-            value[group] = bounds.at_level(group, level)
-            at_cap = value[group] >= upper[group] - TOLERANCE_A
-            binding[group] = np.where(at_cap, OWN_CAP, row)
-            frozen[group] = True
+        rows_now, cols_now = rows[active], cols[active]
+        freeze_rows, freeze_cols = _first_filled(levels, rows_now, cols_now, frozen.shape[0])
+        value[freeze_cols] = bounds.at_level(freeze_cols, levels[freeze_rows])
+        at_cap = value[freeze_cols] >= upper[freeze_cols] - TOLERANCE_A
+        binding[freeze_cols] = np.where(at_cap, OWN_CAP, freeze_rows)
+        frozen[freeze_cols] = True
         frozen_mask = frozen[cols] & active
         room -= np.bincount(
             rows[frozen_mask], coefs[frozen_mask] * value[cols[frozen_mask]], room.shape[0]
@@ -67,25 +67,23 @@ def fill_waterfill(problem: Problem, room: Floats, members: Ints) -> tuple[Float
     return value, binding
 
 
-def _freeze_round(
-    levels: Floats, finite: Ints, rows: Ints, cols: Ints, member_count: int
-) -> list[tuple[int, float, Ints]]:
-    """Rows that fill this round, lowest level first (ties by row index), with members."""
-    order = np.argsort(rows, kind="stable")
-    sorted_rows = rows[order]
-    sorted_cols = cols[order]
-    starts = np.searchsorted(sorted_rows, finite, side="left")
-    ends = np.searchsorted(sorted_rows, finite, side="right")
-    touched = np.zeros(member_count, dtype=bool)
-    frozen: list[tuple[int, float, Ints]] = []
-    for position in np.lexsort((finite, levels[finite])):
-        row = int(finite[position])
-        group = sorted_cols[starts[position] : ends[position]]
-        clean = not touched[group].any()
-        touched[group] = True
-        if clean:
-            frozen.append((row, float(levels[row]), group))
-    return frozen
+def _first_filled(levels: Floats, rows: Ints, cols: Ints, member_count: int) -> tuple[Ints, Ints]:
+    """Members whose first-filling row is settled this round, with that row.
+
+    A row is settled when, for each of its members, it is the lowest-level row holding that
+    member (ties go to the lower row index): no other row can freeze one of them earlier,
+    so the level computed for it is exact. The lowest row overall is always settled.
+    """
+    entry_level = levels[rows]
+    lowest = np.full(member_count, np.inf)
+    np.minimum.at(lowest, cols, entry_level)
+    at_lowest = entry_level == lowest[cols]
+    first_row = np.full(member_count, np.iinfo(np.intp).max, dtype=np.intp)
+    np.minimum.at(first_row, cols[at_lowest], rows[at_lowest])
+    owns = at_lowest & (first_row[cols] == rows) & np.isfinite(entry_level)
+    disowned = np.bincount(rows[~owns], minlength=levels.shape[0]) > 0
+    settled = ~disowned[rows] & owns
+    return rows[settled], cols[settled]
 
 
 def _fill_levels(rows: Ints, cols: Ints, coefs: Floats, bounds: Members, room: Floats) -> Floats:
