@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from localctl.config import ConfigError, LocalctlConfig, RelayConfig, load_config
+from localctl.config.describe import describe
 from localctl.io.relay_server import RelayServer
 from localctl.logs import configure_logging
 from localctl.relay.schemas import SchemaRegistry, actions_of
@@ -120,13 +121,9 @@ def _stop_on_signals() -> asyncio.Event:
 
 def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.file)
-    relay = config.relay
-    allowed = "any" if relay.allowed_station_ids is None else ", ".join(relay.allowed_station_ids)
     print(f"{args.file}: valid")
-    print(f"relay: ws://{relay.listen}/<station-id> -> {relay.upstream_url}/<station-id>")
-    print(f"  subprotocols: {', '.join(relay.subprotocols)}")
-    print(f"  strict: {relay.strict}; compression: {relay.compression}")
-    print(f"  stations allowed: {allowed}; duplicate connection: {relay.on_duplicate_connection}")
+    for line in describe(config):
+        print(line)
     return 0
 
 

@@ -81,6 +81,16 @@ def test_check_config_prints_a_valid_file(
     )
 
 
+def test_check_config_prints_the_site_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(__file__).parent.parent / "site-configs" / "demo.yaml"
+    assert main(["check-config", str(demo)]) == 0
+    out = capsys.readouterr().out
+    assert "  main (grid connection): fuse 63/63/63 A" in out
+    assert "  │  ├─ evse a2 [CP-1 #2]: AC 3-phase on L2 L3 L1, 6-32 A" in out
+    assert "     └─ evse b4 [CP-4 #2]: AC 1-phase on L3, 6-16 A, priority 1" in out
+    assert "stations: 4 with 8 EVSEs" in out
+
+
 def test_missing_config_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config", "/nonexistent/site.yaml"]) == 2
     assert "/nonexistent/site.yaml: cannot read" in capsys.readouterr().err
