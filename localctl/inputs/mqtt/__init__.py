@@ -1,0 +1,1 @@
+"""MQTT: the broker connection, EMS limits, meters and telemetry (contract in docs/mqtt.md)."""

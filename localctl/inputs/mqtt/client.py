@@ -1,0 +1,263 @@
+"""An asyncio-friendly MQTT client: the only module that imports paho-mqtt.
+
+Why paho's own network thread (`loop_start`) rather than driving its socket from the asyncio
+loop: paho reconnects with backoff (`reconnect_delay_set`) only inside its own loop, and its
+connect, including the TLS handshake, blocks. Driving the socket from asyncio would mean
+rewriting both and risking a stalled event loop during a slow handshake. So paho owns the
+socket in its thread, and every paho callback only hands its facts to the event loop with
+`call_soon_threadsafe`; all bookkeeping and every user handler then run on the event loop,
+with no locks. Publishing from the event loop is safe: paho queues the packet under its own
+lock and wakes its thread, so `publish` never waits on the network.
+
+Calling contract: construct, `subscribe` handlers, `await start()`, optionally
+`await wait_ready()`, and `await stop()` at the end (or use `async with`). Handlers and
+`on_connected` callbacks run on the event loop and must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from localctl.inputs.mqtt.config import MqttConfig, MqttTlsConfig
+
+__all__ = ["MqttClient", "MqttMessage", "topic_matches"]
+
+_log = logging.getLogger(__name__)
+
+ONLINE = b"online"
+OFFLINE = b"offline"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttMessage:
+    """A message received on a subscribed topic."""
+
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+MessageHandler = Callable[[MqttMessage], None]
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """Whether `topic` matches `topic_filter` (with `+` and `#` wildcards)."""
+    return bool(paho.topic_matches_sub(topic_filter, topic))
+
+
+def tls_context(tls: MqttTlsConfig) -> ssl.SSLContext:
+    """The SSL context for `tls`: the CA file (or system CAs), client certificate, checks."""
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.cert_file is not None and tls.key_file is not None:
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+    if not tls.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class MqttClient:
+    """One connection to the broker with reconnect, restored subscriptions and a status topic.
+
+    `<base>/status` is `online` (retained) while connected and `offline` (retained) after a
+    clean stop or, through the last will, after the connection dropped.
+    """
+
+    def __init__(self, config: MqttConfig, *, environ: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.status_topic = f"{config.base_topic}/status"
+        self._handlers: dict[str, MessageHandler] = {}
+        self._connected_callbacks: list[Callable[[], None]] = []
+        self._pending_suback_mids: set[int] = set()
+        self._connected = False
+        self._ready = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._paho = self._make_paho(config, os.environ if environ is None else environ)
+
+    # -- the caller's side (event loop) --------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
+        """Call `handler` on the event loop for every message matching `topic_filter`.
+
+        The subscription is made now if connected and again after every reconnect.
+        """
+        self._handlers[topic_filter] = handler
+        if self._connected:
+            self._send_subscriptions([topic_filter])
+
+    def on_connected(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the event loop after every (re)connection."""
+        self._connected_callbacks.append(callback)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Queue a message at the configured QoS; never waits for the network.
+
+        While the broker is unreachable, messages wait in a bounded queue (dropped past
+        `max_queued_messages`, with a warning).
+        """
+        info = self._paho.publish(topic, payload, qos=self.config.qos, retain=retain)
+        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            _log.warning("mqtt: outgoing queue full, dropped a message on %s", topic)
+
+    async def start(self) -> None:
+        """Start connecting in the background; returns at once (see `wait_ready`)."""
+        self._loop = asyncio.get_running_loop()
+        self._paho.connect_async(self.config.host, self.config.port, self.config.keepalive_s)
+        self._paho.loop_start()
+
+    async def wait_ready(self) -> None:
+        """Wait until connected and every subscription is acknowledged by the broker."""
+        await self._ready.wait()
+
+    async def stop(self, *, offline_timeout_s: float = 2.0) -> None:
+        """Publish `offline`, disconnect cleanly and stop paho's thread."""
+        if self._loop is None:
+            return
+        if self._connected:
+            info = self._paho.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+            await self._wait_published(info, offline_timeout_s)
+        self._paho.disconnect()
+        # The thread leaves at once after a disconnect; joining it must not hold the loop.
+        await asyncio.to_thread(self._paho.loop_stop)
+        self._loop = None
+        self._connected = False
+        self._ready.clear()
+
+    async def __aenter__(self) -> MqttClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- paho's thread: hand facts to the event loop, nothing else -----------------------------
+
+    def _make_paho(self, config: MqttConfig, environ: Mapping[str, str]) -> paho.Client:
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            clean_session=True,
+            protocol=paho.MQTTv311,
+        )
+        if config.username is not None:
+            client.username_pw_set(config.username, config.password(environ))
+        if config.tls is not None:
+            client.tls_set_context(tls_context(config.tls))
+        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        # paho types the delays as int; it only sleeps on them, so fractions of a second work.
+        delays: Any = (config.reconnect_min_delay_s, config.reconnect_max_delay_s)
+        client.reconnect_delay_set(*delays)
+        client.max_queued_messages_set(config.max_queued_messages)
+        client.on_connect = self._paho_on_connect
+        client.on_disconnect = self._paho_on_disconnect
+        client.on_subscribe = self._paho_on_subscribe
+        client.on_message = self._paho_on_message
+        return client
+
+    def _hand_off(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop closed under us: nobody is left to tell
+            pass
+
+    def _paho_on_connect(
+        self, _c: object, _u: object, _f: object, reason: Any, _p: object = None
+    ) -> None:
+        if reason.is_failure:
+            _log.warning("mqtt: broker refused the connection: %s", reason)
+            return
+        self._hand_off(self._handle_connected)
+
+    def _paho_on_disconnect(
+        self, _c: object, _u: object, _f: object, reason: Any, _p: object = None
+    ) -> None:
+        self._hand_off(self._handle_disconnected, str(reason))
+
+    def _paho_on_subscribe(
+        self, _c: object, _u: object, mid: int, reasons: Any, _p: object = None
+    ) -> None:
+        self._hand_off(self._handle_suback, mid, [str(r) for r in reasons if r.is_failure])
+
+    def _paho_on_message(self, _c: object, _u: object, message: Any) -> None:
+        received = MqttMessage(str(message.topic), bytes(message.payload), bool(message.retain))
+        self._hand_off(self._dispatch, received)
+
+    # -- event loop: state changes and dispatch ------------------------------------------------
+
+    def _handle_connected(self) -> None:
+        _log.info("mqtt: connected to %s:%s", self.config.host, self.config.port)
+        self._connected = True
+        self._pending_suback_mids.clear()
+        self._paho.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        self._send_subscriptions(list(self._handlers))
+        self._update_ready()
+        for callback in self._connected_callbacks:
+            self._run_guarded(callback)
+
+    def _handle_disconnected(self, reason: str) -> None:
+        if self._connected:
+            _log.warning("mqtt: connection lost (%s); reconnecting", reason)
+        self._connected = False
+        self._ready.clear()
+
+    def _handle_suback(self, mid: int, failures: list[str]) -> None:
+        if failures:
+            _log.error("mqtt: broker refused a subscription: %s", ", ".join(failures))
+        self._pending_suback_mids.discard(mid)
+        self._update_ready()
+
+    def _send_subscriptions(self, topic_filters: list[str]) -> None:
+        if not topic_filters:
+            return
+        result, mid = self._paho.subscribe([(f, self.config.qos) for f in topic_filters])
+        if result == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._pending_suback_mids.add(mid)
+        self._update_ready()
+
+    def _update_ready(self) -> None:
+        if self._connected and not self._pending_suback_mids:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+    def _dispatch(self, message: MqttMessage) -> None:
+        for topic_filter, handler in list(self._handlers.items()):
+            if topic_matches(topic_filter, message.topic):
+                self._run_guarded(handler, message)
+
+    @staticmethod
+    def _run_guarded(callback: Callable[..., None], *args: object) -> None:
+        # A broken handler must not stop the others nor the connection; it is a bug, so
+        # the traceback is logged.
+        try:
+            callback(*args)
+        except Exception:
+            _log.exception("mqtt: handler %r failed", callback)
+
+    @staticmethod
+    async def _wait_published(info: paho.MQTTMessageInfo, timeout_s: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not info.is_published() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
