@@ -1,0 +1,1 @@
+"""The closed loop: station state, allocation, and the limits pushed to stations."""
