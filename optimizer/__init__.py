@@ -5,6 +5,7 @@ Pure: frozen dataclasses in, frozen dataclasses out; no I/O, no clock, no global
 
 from optimizer.allocate import allocate
 from optimizer.errors import InvalidInputError, OptimizerError, SolverError
+from optimizer.fallback import FallbackFloor, FallbackNode, FallbackPlan, fallback_plan
 from optimizer.model import (
     AllocatorState,
     Evse,
@@ -23,6 +24,9 @@ __all__ = [
     "Evse",
     "EvseAllocation",
     "EvseState",
+    "FallbackFloor",
+    "FallbackNode",
+    "FallbackPlan",
     "InvalidInputError",
     "Node",
     "NodeHeadroom",
@@ -33,4 +37,5 @@ __all__ = [
     "Site",
     "SolverError",
     "allocate",
+    "fallback_plan",
 ]

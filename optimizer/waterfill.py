@@ -49,6 +49,10 @@ def fill_waterfill(problem: Problem, room: Floats, members: Ints) -> tuple[Float
     room = room.copy()
     while not frozen.all():
         active = ~frozen[cols]
+        if not active.any():
+            # Members on no limited row at all: only their own caps stop them.
+            value[~frozen] = upper[~frozen]
+            break
         levels = _fill_levels(rows[active], cols[active], coefs[active], bounds, room)
         finite = np.flatnonzero(np.isfinite(levels))
         if finite.shape[0] == 0:

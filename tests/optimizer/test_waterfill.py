@@ -119,3 +119,11 @@ def test_non_ev_load_is_subtracted_at_its_node_and_every_ancestor() -> None:
     # Main L1 has 32 - 10 = 22 A for EVs; sub L1 15 A: equal share 11 A each.
     assert limits(result.evses) == {"a": 11.0, "b": 11.0}
     assert result.node("main").headroom_a[0] == 0.0
+
+
+def test_a_node_without_limits_leaves_each_session_at_its_own_cap() -> None:
+    the_site = site(Node("main"), evses=(evse("a", max_a=16.0), evse("b", phase_map=(2,))))
+    result = allocate(the_site, [Session("a", 0.0), Session("b", 0.0)], now_s=0.0)
+    assert limits(result.evses) == {"a": 16.0, "b": 32.0}
+    assert result.evse("b").bound_by == "evse_max"
+    assert result.node("main").headroom_a == (None, None, None)
