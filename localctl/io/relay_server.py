@@ -140,13 +140,20 @@ class RelayServer:
         return self._links.get(station_id)
 
     async def call(
-        self, station_id: str, action: str, payload: JsonObject, *, destination: Side = Side.STATION
+        self,
+        station_id: str,
+        action: str,
+        payload: JsonObject,
+        *,
+        destination: Side = Side.STATION,
+        coalesce_key: str | None = None,
     ) -> JsonObject:
-        """The controller's own call to a station (or, with destination CSMS, upstream for it)."""
+        """The controller's own call to a station (or, with destination CSMS, upstream for it).
+        Raises `OwnCallError` unless a CALLRESULT comes back."""
         link = self._links.get(station_id)
         if link is None:
             raise StationUnavailableError(action, "NotConnected", f"{station_id} is not connected")
-        return await link.call(action, payload, destination)
+        return await link.call(action, payload, destination, coalesce_key)
 
     # -- handshake ----------------------------------------------------------------------------
 

@@ -87,14 +87,21 @@ class StationLink:
                     )
             self.closed.set()
 
-    async def call(self, action: str, payload: JsonObject, destination: Side) -> JsonObject:
-        """Send the controller's own call and wait for its CALLRESULT payload."""
+    async def call(
+        self,
+        action: str,
+        payload: JsonObject,
+        destination: Side,
+        coalesce_key: str | None = None,
+    ) -> JsonObject:
+        """Send the controller's own call and wait for its CALLRESULT payload. A call still
+        waiting with the same `coalesce_key` is replaced and fails with error code Superseded."""
         if self.closed.is_set():
             raise StationUnavailableError(
                 action, "NotConnected", f"{self.station_id} is not connected"
             )
         message_id = self.session.send_own_call(
-            action, payload, self._clock(), destination=destination
+            action, payload, self._clock(), destination=destination, coalesce_key=coalesce_key
         )
         future: asyncio.Future[JsonObject] = asyncio.get_running_loop().create_future()
         self._own_calls[message_id] = future

@@ -261,3 +261,31 @@ async def test_ocpp21_is_relayed_when_both_ends_speak_it(relay: RelayServer, csm
         upstream = await csms.connection("CP-1")
         assert await upstream.next_frame() == send_frame
         assert await upstream.next_frame() == '[2,"h-1","Heartbeat",{}]'
+
+
+async def test_queued_own_calls_with_one_key_coalesce_to_the_newest(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    async with station(relay) as socket:
+        upstream = await csms.connection("CP-1")
+        await upstream.socket.send('[2,"cs-1","ClearCache",{}]')
+        assert orjson.loads(await recv(socket))[1] == "cs-1"  # the link is busy
+        calls = [
+            asyncio.create_task(
+                relay.call(
+                    "CP-1", "ChangeConfiguration", {"key": "K", "value": str(n)}, coalesce_key="k"
+                )
+            )
+            for n in range(3)
+        ]
+        await asyncio.sleep(0.05)
+        await socket.send('[3,"cs-1",{"status":"Accepted"}]')
+        own = orjson.loads(await recv(socket))
+        assert own[3] == {"key": "K", "value": "2"}  # only the newest went out
+        await socket.send(orjson.dumps([3, own[1], {"status": "Accepted"}]).decode())
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert [getattr(r, "error_code", r) for r in results] == [
+            "Superseded",
+            "Superseded",
+            {"status": "Accepted"},
+        ]
