@@ -17,6 +17,7 @@ Calling contract: construct, `subscribe` handlers, `await start()`, optionally
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import ssl
@@ -177,10 +178,8 @@ class MqttClient:
         loop = self._loop
         if loop is None:
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is left to tell
             loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:  # the loop closed under us: nobody is left to tell
-            pass
 
     def _paho_on_connect(
         self, _c: object, _u: object, _f: object, reason: Any, _p: object = None
@@ -231,8 +230,9 @@ class MqttClient:
     def _send_subscriptions(self, topic_filters: list[str]) -> None:
         if not topic_filters:
             return
-        result, mid = self._paho.subscribe([(f, self.config.qos) for f in topic_filters])
-        if result == MQTTErrorCode.MQTT_ERR_SUCCESS:
+        subscriptions: list[tuple[str, int]] = [(f, self.config.qos) for f in topic_filters]
+        result, mid = self._paho.subscribe(subscriptions)
+        if result == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
             self._pending_suback_mids.add(mid)
         self._update_ready()
 
@@ -258,6 +258,8 @@ class MqttClient:
 
     @staticmethod
     async def _wait_published(info: paho.MQTTMessageInfo, timeout_s: float) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while not info.is_published() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
+        # paho waits on a condition its thread signals; in a worker thread so the loop runs on.
+        try:
+            await asyncio.to_thread(info.wait_for_publish, timeout_s)
+        except (ValueError, RuntimeError) as error:  # paho's ways of saying it was not sent
+            _log.warning("mqtt: could not publish offline before disconnecting: %s", error)

@@ -52,7 +52,7 @@ class Broker:
     port: int = field(default_factory=free_port)
     users: dict[str, str] = field(default_factory=dict)
     tls: BrokerTls | None = None
-    _process: subprocess.Popen[bytes] | None = None
+    _process: asyncio.subprocess.Process | None = None
 
     @property
     def supports_auth_and_tls(self) -> bool:
@@ -63,7 +63,9 @@ class Broker:
         command = self._write_mosquitto() if self.kind == "mosquitto" else self._write_amqtt()
         log = (self.directory / f"{self.kind}.log").open("ab")
         with log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self._process = await asyncio.create_subprocess_exec(
+                *command, stdout=log, stderr=subprocess.STDOUT
+            )
         await self._wait_listening()
 
     async def stop(self) -> None:
@@ -82,12 +84,12 @@ class Broker:
         if process is None:
             return
         process.send_signal(sig)
-        await asyncio.to_thread(process.wait, 5)
+        await asyncio.wait_for(process.wait(), 5)
 
     async def _wait_listening(self) -> None:
         for _ in range(200):
             assert self._process is not None
-            if self._process.poll() is not None:
+            if self._process.returncode is not None:
                 raise RuntimeError(f"{self.kind} exited:\n{self.log_text()}")
             with contextlib.suppress(OSError):
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
