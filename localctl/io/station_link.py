@@ -179,7 +179,18 @@ class StationLink:
                 self._resolve(event.message_id, error=error)
             self._log(event)
             if self._listener is not None:
-                self._listener(self.station_id, event)
+                self._notify(event)
+
+    def _notify(self, event: RelayEvent) -> None:
+        assert self._listener is not None
+        try:
+            self._listener(self.station_id, event)
+        except Exception:  # listener code only: its bug must not end the station's relay
+            log.exception(
+                "event listener failed on %s",
+                type(event).__name__,
+                extra={"station_id": self.station_id},
+            )
 
     def _resolve(
         self, message_id: str, *, result: JsonObject | None = None, error: Exception | None = None

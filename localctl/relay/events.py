@@ -98,6 +98,16 @@ class ReplyUnmatched:
     message_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class HandlerFailed:
+    """A local handler raised; the caller got an InternalError CALLERROR."""
+
+    source: Side
+    action: str
+    message_id: str
+    error: str
+
+
 RelayEvent = (
     FrameRelayed
     | OwnCallAnswered
@@ -106,4 +116,5 @@ RelayEvent = (
     | SchemaViolated
     | RelayedCallTimedOut
     | ReplyUnmatched
+    | HandlerFailed
 )

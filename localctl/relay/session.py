@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from localctl.relay.errors import LocalProtocolError, PeerProtocolError, error_code_for
 from localctl.relay.events import (
     FrameRelayed,
+    HandlerFailed,
     Outgoing,
     OwnCallAnswered,
     OwnCallFailed,
@@ -227,7 +228,13 @@ class RelaySession:
         handler = self._policy.handlers.get((source, call.action))
         if handler is None:
             raise LocalProtocolError(f"no local handler for {call.action} from {source.value}")
-        answer = handler(call)
+        try:
+            answer = handler(call)
+        except Exception as exc:  # handler code only: a bug there must not end the session
+            self._events.append(HandlerFailed(source, call.action, call.message_id, repr(exc)))
+            description = f"{call.action} could not be handled"
+            self._send(source, encode_call_error(call.message_id, "InternalError", description))
+            return
         if answer.error_code is None:
             self._send(source, encode_call_result(call.message_id, answer.payload))
         else:

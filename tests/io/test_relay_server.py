@@ -289,3 +289,21 @@ async def test_queued_own_calls_with_one_key_coalesce_to_the_newest(
             "Superseded",
             {"status": "Accepted"},
         ]
+
+
+async def test_a_failing_event_listener_does_not_stop_the_relay(
+    csms: RawCsms, schemas: SchemaRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    def listener(station_id: str, event: object) -> None:
+        raise RuntimeError("listener bug")
+
+    async with (
+        RelayServer(relay_config(csms.url), schemas, listener=listener) as relay,
+        station(relay) as socket,
+    ):
+        await socket.send(BOOT_16)
+        upstream = await csms.connection("CP-1")
+        assert await upstream.next_frame() == BOOT_16
+        await upstream.socket.send(BOOT_16_ANSWER)
+        assert await recv(socket) == BOOT_16_ANSWER
+    assert "event listener failed on FrameRelayed" in caplog.text

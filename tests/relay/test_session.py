@@ -8,6 +8,7 @@ import pytest
 from localctl.relay.errors import LocalProtocolError
 from localctl.relay.events import (
     FrameRelayed,
+    HandlerFailed,
     Outgoing,
     OwnCallAnswered,
     OwnCallFailed,
@@ -265,3 +266,21 @@ def test_own_calls_can_go_upstream_too(schemas: SchemaRegistry) -> None:
     assert sent(session) == [(CSMS, [2, own_id, "Heartbeat", {}])]
     session.receive(CSMS, f'[3,"{own_id}",{{"currentTime":"x"}}]', 0.1)
     assert session.data_to_send() == []
+
+
+def test_a_failing_local_handler_answers_internal_error_and_the_session_goes_on(
+    schemas: SchemaRegistry,
+) -> None:
+    def broken(call: object) -> LocalAnswer:
+        raise KeyError("bug")
+
+    policy = Policy(
+        from_station={"Heartbeat": Route.ANSWER_LOCALLY}, handlers={(STATION, "Heartbeat"): broken}
+    )
+    session = make_session(schemas, policy=policy)
+    session.receive(STATION, HEARTBEAT, 0.0)
+    [(destination, frame)] = sent(session)
+    assert destination is STATION and frame[:3] == [4, "st-1", "InternalError"]
+    assert any(isinstance(e, HandlerFailed) for e in session.events())
+    session.receive(STATION, '[2,"st-2","Authorize",{"idTag":"x"}]', 0.1)
+    assert [frame[2] for _, frame in sent(session)] == ["Authorize"]
