@@ -52,7 +52,9 @@ class CustomRegisterConfig(StrictModel):
         WordOrder.BIG, description="big: most significant word first; little: least first"
     )
     scale: float = Field(
-        1.0, description="factor from the raw number to the SI unit (A, V or W), e.g. 0.001 for mA"
+        1.0,
+        allow_inf_nan=False,
+        description="factor from the raw number to the SI unit (A, V or W), e.g. 0.001 for mA",
     )
 
     def to_register(self) -> Register:
