@@ -123,3 +123,17 @@ class RecordingSink:
             while not condition():
                 self.changed.clear()
                 await self.changed.wait()
+
+
+async def retained_payload(broker: Broker, topic: str) -> bytes | None:
+    """The retained message a client subscribing to `topic` now is given, if any."""
+    received: asyncio.Queue[MqttMessage] = asyncio.Queue()
+    late = MqttClient(client_config(broker, client_id="late", base_topic="late"))
+    late.subscribe(topic, received.put_nowait)
+    async with late:
+        await late.wait_ready()
+        try:
+            message = await asyncio.wait_for(received.get(), 0.5)
+        except TimeoutError:
+            return None
+    return message.payload if message.retained else None
