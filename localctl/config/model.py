@@ -8,7 +8,9 @@ from pydantic import Field, field_validator, model_validator
 
 from localctl.config.base import StrictModel
 from localctl.config.control import ControlConfig
+from localctl.config.inputs import InputsConfig
 from localctl.config.site import SiteConfig, StationConfig, check_stations
+from localctl.inputs.mqtt.config import MqttConfig
 
 __all__ = ["LocalctlConfig", "RelayConfig", "StrictModel", "Subprotocol"]
 
@@ -102,7 +104,14 @@ class LocalctlConfig(StrictModel):
         default_factory=ControlConfig, description="control loop and fail-safe settings"
     )
 
+    inputs: InputsConfig = Field(default_factory=InputsConfig, description="meters and EMS sources")
+    mqtt: MqttConfig | None = Field(
+        None, description="the MQTT broker for EMS limits, meters and telemetry"
+    )
+
     @model_validator(mode="after")
-    def _stations_fit_the_site(self) -> LocalctlConfig:
+    def _parts_fit_together(self) -> LocalctlConfig:
         check_stations(self.site, self.stations)
+        node_ids = {n.id for n in self.site.nodes} if self.site else set()
+        self.inputs.check(node_ids, has_mqtt=self.mqtt is not None)
         return self

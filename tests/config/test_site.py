@@ -91,3 +91,19 @@ def test_an_unsound_site_is_refused_with_a_reason(tmp_path: Path, body: str, mes
 def test_errors_carry_the_line(tmp_path: Path) -> None:
     body = TREE.replace("max_current_a: 16", "max_current_a: -16")
     assert "site.evses.1.max_current_a (line 9)" in error_of(tmp_path, body)
+
+
+METER = "inputs:\n  modbus_meters:\n    - {id: grid, node_id: %s, host: 127.0.0.1, model: eastron_sdm630}\n"
+
+
+def test_inputs_are_checked_against_the_site(tmp_path: Path) -> None:
+    load(tmp_path, TREE + METER % "main")
+    assert "meter grid: node nowhere is not in the site" in error_of(
+        tmp_path, TREE + METER % "nowhere"
+    )
+
+
+def test_mqtt_inputs_need_the_mqtt_section(tmp_path: Path) -> None:
+    ems = "inputs:\n  ems_mqtt: {node_ids: [main]}\n"
+    assert "need the mqtt section" in error_of(tmp_path, TREE + ems)
+    load(tmp_path, TREE + ems + "mqtt: {host: 127.0.0.1}\n")
