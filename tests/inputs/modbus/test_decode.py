@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import pytest
 from hypothesis import given
@@ -126,7 +127,7 @@ def typed_values(draw: st.DrawFn) -> tuple[DataType, float]:
     if data_type in INTEGER_RANGES:
         low, high = INTEGER_RANGES[data_type]
         return data_type, draw(st.integers(low, high))
-    width = 32 if data_type is DataType.FLOAT32 else 64
+    width: Literal[32, 64] = 32 if data_type is DataType.FLOAT32 else 64
     return data_type, draw(st.floats(allow_nan=False, allow_infinity=False, width=width))
 
 
