@@ -25,12 +25,39 @@ def describe(config: LocalctlConfig) -> list[str]:
     unassigned = [e.id for e in site.evses if e.id not in owners]
     if unassigned:
         lines.append(f"  EVSEs with no station: {', '.join(unassigned)}")
+    lines.extend(_inputs(config))
     control = config.control
     ramp_a = control.max_increase_a_per_cycle
     lines.append(f"control: every {control.period_s:g} s, ramp {ramp_a:g} A/cycle")
     lines.append(
         f"  meter stale after {control.meter_stale_s:g} s, lost after {control.meter_lost_s:g} s"
     )
+    return lines
+
+
+def _inputs(config: LocalctlConfig) -> list[str]:
+    inputs = config.inputs
+    lines = ["inputs:"]
+    for meter in inputs.modbus_meters:
+        where = f"{meter.host}:{meter.port} unit {meter.unit_id}"
+        lines.append(f"  meter {meter.id} on {meter.node_id}: {meter.model} over Modbus at {where}")
+    for mqtt_meter in inputs.mqtt_meters:
+        lines.append(f"  meter {mqtt_meter.id} on {mqtt_meter.node_id}: MQTT {mqtt_meter.topic}")
+    if inputs.ems_mqtt is not None:
+        nodes = ", ".join(inputs.ems_mqtt.node_ids)
+        lines.append(f"  EMS limits over MQTT for {nodes}")
+    if inputs.ems_modbus is not None:
+        server = inputs.ems_modbus
+        lines.append(
+            f"  EMS limits over Modbus for {server.node_id}: server on "
+            f"{server.listen_host}:{server.listen_port}"
+        )
+    if len(lines) == 1:
+        lines.append("  none: nothing measured, the fuses are for the EVs alone")
+    if config.mqtt is not None:
+        lines.append(
+            f"mqtt: {config.mqtt.host}:{config.mqtt.port}, topics under {config.mqtt.base_topic}/"
+        )
     return lines
 
 
