@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from localctl.config import ConfigError, LocalctlConfig, RelayConfig, load_config
 from localctl.config.describe import describe
+from localctl.config.loader import ConfigError, load_config
+from localctl.config.model import LocalctlConfig, RelayConfig
 from localctl.io.relay_server import RelayServer
 from localctl.logs import configure_logging
 from localctl.relay.schemas import SchemaRegistry, actions_of

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from localctl.config import load_config
+from localctl.config.loader import load_config
 
 SITE_CONFIGS = sorted((Path(__file__).parent.parent / "site-configs").glob("*.yaml"))
 

@@ -1,6 +1,6 @@
-"""localctl's configuration: one strict pydantic model, loaded from YAML."""
+"""localctl's configuration: one strict pydantic model, loaded from YAML.
 
-from localctl.config.loader import ConfigError, load_config
-from localctl.config.model import LocalctlConfig, RelayConfig
-
-__all__ = ["ConfigError", "LocalctlConfig", "RelayConfig", "load_config"]
+Import from the submodules (`localctl.config.loader`, `localctl.config.model`, ...): this
+package module stays empty so that adapter packages can define their config sections on
+`localctl.config.base.StrictModel` without an import cycle through the top-level model.
+"""

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from localctl.config import ConfigError, load_config
+from localctl.config.loader import ConfigError, load_config
 
 HEADER = "relay:\n  upstream_url: ws://csms/ocpp\n"
 
