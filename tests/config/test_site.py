@@ -93,7 +93,10 @@ def test_errors_carry_the_line(tmp_path: Path) -> None:
     assert "site.evses.1.max_current_a (line 9)" in error_of(tmp_path, body)
 
 
-METER = "inputs:\n  modbus_meters:\n    - {id: grid, node_id: %s, host: 127.0.0.1, model: eastron_sdm630}\n"
+METER = (
+    "inputs:\n  modbus_meters:\n"
+    "    - {id: grid, node_id: %s, host: 127.0.0.1, model: eastron_sdm630}\n"
+)
 
 
 def test_inputs_are_checked_against_the_site(tmp_path: Path) -> None:
