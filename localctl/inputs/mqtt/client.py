@@ -79,6 +79,7 @@ class MqttClient:
         self.status_topic = f"{config.base_topic}/status"
         self._handlers: dict[str, MessageHandler] = {}
         self._connected_callbacks: list[Callable[[], None]] = []
+        self._disconnected_callbacks: list[Callable[[], None]] = []
         self._pending_suback_mids: set[int] = set()
         self._connected = False
         self._ready = asyncio.Event()
@@ -103,6 +104,10 @@ class MqttClient:
     def on_connected(self, callback: Callable[[], None]) -> None:
         """Call `callback` on the event loop after every (re)connection."""
         self._connected_callbacks.append(callback)
+
+    def on_disconnected(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the event loop whenever an established connection is lost."""
+        self._disconnected_callbacks.append(callback)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Queue a message at the configured QoS; never waits for the network.
@@ -216,10 +221,12 @@ class MqttClient:
             self._run_guarded(callback)
 
     def _handle_disconnected(self, reason: str) -> None:
-        if self._connected:
-            _log.warning("mqtt: connection lost (%s); reconnecting", reason)
-        self._connected = False
+        was_connected, self._connected = self._connected, False
         self._ready.clear()
+        if was_connected:
+            _log.warning("mqtt: connection lost (%s); reconnecting", reason)
+            for callback in self._disconnected_callbacks:
+                self._run_guarded(callback)
 
     def _handle_suback(self, mid: int, failures: list[str]) -> None:
         if failures:
