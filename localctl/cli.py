@@ -15,10 +15,8 @@ from pydantic import ValidationError
 from localctl.config.describe import describe
 from localctl.config.loader import ConfigError, load_config
 from localctl.config.model import LocalctlConfig, RelayConfig
-from localctl.io.relay_server import RelayServer
 from localctl.logs import configure_logging
-from localctl.relay.schemas import SchemaRegistry, actions_of
-from localctl.relay.versions import OcppVersion
+from localctl.service import Controller
 
 log = logging.getLogger("localctl")
 
@@ -90,24 +88,20 @@ def _config_from_args(args: argparse.Namespace) -> LocalctlConfig:
 
 
 async def _serve(config: LocalctlConfig) -> int:
-    if config.relay.log_traffic:
-        logging.getLogger("localctl.traffic").setLevel(logging.INFO)
-    else:
-        logging.getLogger("localctl.traffic").setLevel(logging.WARNING)
-    schemas = SchemaRegistry()
-    for version in (OcppVersion.V16, OcppVersion.V201):
-        schemas.warm(version, actions_of(version))  # no compile pause on the first messages
+    traffic_level = logging.INFO if config.relay.log_traffic else logging.WARNING
+    logging.getLogger("localctl.traffic").setLevel(traffic_level)
+    controller = Controller(config)
     stop = _stop_on_signals()
-    async with RelayServer(config.relay, schemas) as server:
+    running = asyncio.create_task(controller.run(stop))
+    started = asyncio.create_task(controller.started.wait())
+    await asyncio.wait([running, started], return_when=asyncio.FIRST_COMPLETED)
+    if controller.started.is_set():
         host = config.relay.listen_host
-        log.info(
-            "listening for stations on ws://%s:%d/, relaying to %s",
-            host,
-            server.port,
-            config.relay.upstream_url,
-        )
-        await stop.wait()
-        log.info("shutting down: closing station and upstream connections")
+        port = controller.relay.port
+        upstream = config.relay.upstream_url
+        log.info("listening for stations on ws://%s:%d/, relaying to %s", host, port, upstream)
+    started.cancel()
+    await running
     log.info("stopped")
     return 0
 

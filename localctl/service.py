@@ -1,0 +1,190 @@
+"""`localctl run`: everything one configuration asks for, started and stopped together.
+
+The relay always runs. With a site: the inputs (Modbus and MQTT meters, EMS limits over MQTT
+or a Modbus server) deliver into one SiteState, input status transitions are logged and
+published, and telemetry goes out over MQTT when a broker is configured. Every task lives in
+one TaskGroup: a stop request, or any task failing, stops them all cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+
+from localctl.config.model import LocalctlConfig
+from localctl.inputs.modbus.ems_server import ControllerStatus, EmsModbusServer
+from localctl.inputs.modbus.ems_server import SiteSnapshot as EmsSnapshot
+from localctl.inputs.modbus.meter import MeterPoller
+from localctl.inputs.mqtt.client import MqttClient
+from localctl.inputs.mqtt.ems import EmsLimitInput
+from localctl.inputs.mqtt.meter import MqttMeterInput
+from localctl.inputs.mqtt.telemetry import (
+    JsonObject,
+    JsonValue,
+    TelemetryPublisher,
+    TelemetrySnapshot,
+)
+from localctl.io.relay_server import RelayServer
+from localctl.relay.schemas import SchemaRegistry, actions_of
+from localctl.relay.versions import OcppVersion
+from localctl.site.state import InputStatus, InputTransition, SiteSnapshot, SiteState
+
+log = logging.getLogger("localctl")
+
+_STATUS_MEANING = {
+    InputStatus.FRESH: "in use",
+    InputStatus.STALE: "stale: its node is assumed at its limit, no increases below it",
+    InputStatus.LOST: "lost: EVSEs below its node fall back to their floors",
+}
+
+
+@dataclass
+class Clocks:
+    monotonic: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class Controller:
+    """The running controller of one configuration."""
+
+    def __init__(self, config: LocalctlConfig, clocks: Clocks | None = None) -> None:
+        self.config = config
+        self.clocks = clocks or Clocks()
+        self.schemas = SchemaRegistry()
+        control = config.control
+        self.site_state = SiteState(
+            config.inputs.meter_nodes(),
+            control.meter_stale_s,
+            control.meter_lost_s,
+            self.clocks.monotonic,
+        )
+        self.relay = RelayServer(config.relay, self.schemas, clock=self.clocks.monotonic)
+        self.mqtt = MqttClient(config.mqtt) if config.mqtt is not None else None
+        self.ems_server: EmsModbusServer | None = None
+        self.telemetry: TelemetryPublisher | None = None
+        self.started = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start everything, run until `stop` is set, then stop everything."""
+        for version in (OcppVersion.V16, OcppVersion.V201):
+            self.schemas.warm(version, actions_of(version))
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(self.relay)
+            if self.mqtt is not None:
+                await stack.enter_async_context(self.mqtt)
+            async with asyncio.TaskGroup() as tasks:
+                workers = [tasks.create_task(w) for w in await self._workers(stack)]
+                self.started.set()
+                await stop.wait()
+                for worker in workers:
+                    worker.cancel()
+
+    async def _workers(
+        self, stack: contextlib.AsyncExitStack[bool | None]
+    ) -> list[Coroutine[None, None, None]]:
+        clocks, inputs, sink = self.clocks, self.config.inputs, self.site_state
+        workers: list[Coroutine[None, None, None]] = [
+            MeterPoller(m, sink, monotonic=clocks.monotonic, wall=clocks.wall, rng=clocks.rng).run()
+            for m in inputs.modbus_meters
+        ]
+        if self.mqtt is not None:
+            for mqtt_meter in inputs.mqtt_meters:
+                meter_input = MqttMeterInput(
+                    self.mqtt, mqtt_meter, sink, monotonic=clocks.monotonic, wall=clocks.wall
+                )
+                workers.append(meter_input.run())
+            if inputs.ems_mqtt is not None:
+                EmsLimitInput(
+                    self.mqtt, inputs.ems_mqtt, sink, monotonic=clocks.monotonic, wall=clocks.wall
+                )
+            self.telemetry = TelemetryPublisher(
+                self.mqtt,
+                self.mqtt.config.base_topic,
+                self.telemetry_snapshot,
+                interval_s=self.mqtt.config.telemetry_interval_s,
+            )
+            workers.append(self.telemetry.run())
+        if inputs.ems_modbus is not None:
+            self.ems_server = EmsModbusServer(
+                inputs.ems_modbus,
+                sink,
+                self._ems_snapshot,
+                monotonic=clocks.monotonic,
+                wall=clocks.wall,
+            )
+            await stack.enter_async_context(self.ems_server)
+            workers.append(self.ems_server.watch())
+        workers.append(self._watch_inputs())
+        return workers
+
+    async def _watch_inputs(self) -> None:
+        """Log and publish every input status transition, once."""
+        while True:
+            snapshot = self.site_state.snapshot()
+            transitions = self.site_state.transitions(snapshot)
+            for transition in transitions:
+                _log_transition(transition)
+            if transitions and self.telemetry is not None:
+                self.telemetry.notify_changed()
+            await asyncio.sleep(self.config.control.period_s)
+
+    def telemetry_snapshot(self) -> TelemetrySnapshot:
+        snapshot = self.site_state.snapshot()
+        name = self.config.site.name if self.config.site else "relay"
+        site: dict[str, JsonValue] = {
+            "name": name,
+            "stations_connected": len(self.relay.station_ids),
+            "ems_limits": _ems_json(snapshot),
+        }
+        meters: dict[str, JsonObject] = {
+            m.meter_id: {
+                "node": m.node_id,
+                "status": m.status.value,
+                "age_s": None if m.age_s is None else round(m.age_s, 1),
+                "current_a": None if m.reading is None else list(m.reading.current_a),
+            }
+            for m in snapshot.meters
+        }
+        stations = {station_id: {"connected": True} for station_id in self.relay.station_ids}
+        return TelemetrySnapshot(site=site, meters=meters, stations=stations)
+
+    def _ems_snapshot(self) -> EmsSnapshot:
+        snapshot = self.site_state.snapshot()
+        node_id = self.config.inputs.ems_modbus.node_id if self.config.inputs.ems_modbus else ""
+        current_a = next(
+            (m.reading.current_a for m in snapshot.meters if m.node_id == node_id and m.reading),
+            (0.0, 0.0, 0.0),
+        )
+        return EmsSnapshot(current_a, (0.0, 0.0, 0.0), 0, ControllerStatus.NORMAL)
+
+
+def _ems_json(snapshot: SiteSnapshot) -> list[JsonValue]:
+    return [
+        {
+            "node": view.node_id,
+            "source": view.limit.source,
+            "power_w": view.limit.power_w,
+            "current_a": None if view.limit.current_a is None else list(view.limit.current_a),
+            "expired": view.expired,
+        }
+        for view in snapshot.ems_limits
+    ]
+
+
+def _log_transition(transition: InputTransition) -> None:
+    previous = "unknown" if transition.previous is None else transition.previous.value
+    level = logging.INFO if transition.current is InputStatus.FRESH else logging.WARNING
+    log.log(
+        level,
+        "input %s: %s -> %s (%s)",
+        transition.input_id,
+        previous,
+        transition.current.value,
+        _STATUS_MEANING[transition.current],
+    )
