@@ -8,9 +8,12 @@ None (or an empty list) instead of raising, so the translators stay total functi
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
+
+from localctl.model.errors import UnreadablePayloadError
 
 JsonObject = dict[str, Any]
+_T = TypeVar("_T")
 
 
 def as_object(value: object) -> JsonObject | None:
@@ -65,3 +68,15 @@ def number_at(mapping: JsonObject, key: str) -> float | None:
 def bool_at(mapping: JsonObject, key: str) -> bool | None:
     value = mapping.get(key)
     return value if isinstance(value, bool) else None
+
+
+def lookup(table: dict[str, _T], value: object) -> _T | None:
+    """`table[value]` for a string `value` it holds, else None (never unhashable-raises)."""
+    return table.get(value) if isinstance(value, str) else None
+
+
+def required(value: _T | None, what: str) -> _T:
+    """`value`, or UnreadablePayloadError naming `what` was missing or of the wrong type."""
+    if value is None:
+        raise UnreadablePayloadError(f"{what} is missing or not of its type")
+    return value
