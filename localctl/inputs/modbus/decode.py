@@ -95,8 +95,6 @@ def decode_register(
     raw = decode_words(words, register.data_type, register.word_order)
     if register.sunspec and _is_sunspec_not_implemented(raw, register.data_type):
         return None
-    if isinstance(raw, float) and not math.isfinite(raw):
-        raise DecodeError(f"non-finite value {raw} at address {register.address}")
     value = float(raw) * register.scale
     if register.scale_factor_address is not None:
         if scale_factor_word is None:
@@ -105,6 +103,6 @@ def decode_register(
         if exponent is None:
             return None
         value *= 10.0**exponent
-    if not math.isfinite(value):
-        raise DecodeError(f"value at address {register.address} overflows a float")
+    if not math.isfinite(value):  # NaN or infinity sent, or a finite value scaled past float
+        raise DecodeError(f"value {raw} at address {register.address} is not a finite number")
     return value
