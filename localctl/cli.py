@@ -101,7 +101,11 @@ async def _serve(config: LocalctlConfig) -> int:
         upstream = config.relay.upstream_url
         log.info("listening for stations on ws://%s:%d/, relaying to %s", host, port, upstream)
     started.cancel()
-    await running
+    try:
+        await running
+    except OSError as exc:  # the listen port is taken, the address does not exist, ...
+        log.error("cannot start: %s", exc)
+        return 1
     log.info("stopped")
     return 0
 

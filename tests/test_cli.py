@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -99,3 +100,18 @@ def test_missing_config_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]
 def test_run_needs_an_upstream(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--listen", "127.0.0.1:0"]) == 2
     assert "--upstream" in capsys.readouterr().err
+
+
+async def test_a_taken_port_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "localctl", "run", "--listen", f"127.0.0.1:{port}",
+            "--upstream", "ws://127.0.0.1:9/ocpp", stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert "cannot start: [Errno 98]" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
