@@ -82,6 +82,7 @@ class MqttClient:
         self._disconnected_callbacks: list[Callable[[], None]] = []
         self._pending_suback_mids: set[int] = set()
         self._connected = False
+        self._stopping = False
         self._ready = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._paho = self._make_paho(config, os.environ if environ is None else environ)
@@ -133,6 +134,7 @@ class MqttClient:
         """Publish `offline`, disconnect cleanly and stop paho's thread."""
         if self._loop is None:
             return
+        self._stopping = True
         if self._connected:
             info = self._paho.publish(self.status_topic, OFFLINE, qos=1, retain=True)
             await self._wait_published(info, offline_timeout_s)
@@ -140,7 +142,7 @@ class MqttClient:
         # The thread leaves at once after a disconnect; joining it must not hold the loop.
         await asyncio.to_thread(self._paho.loop_stop)
         self._loop = None
-        self._connected = False
+        self._connected = self._stopping = False
         self._ready.clear()
 
     async def __aenter__(self) -> MqttClient:
@@ -223,7 +225,9 @@ class MqttClient:
     def _handle_disconnected(self, reason: str) -> None:
         was_connected, self._connected = self._connected, False
         self._ready.clear()
-        if was_connected:
+        if self._stopping:
+            _log.info("mqtt: disconnected")
+        elif was_connected:
             _log.warning("mqtt: connection lost (%s); reconnecting", reason)
             for callback in self._disconnected_callbacks:
                 self._run_guarded(callback)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 
 import orjson
@@ -9,7 +10,13 @@ from localctl.inputs.mqtt.client import MqttClient
 from localctl.inputs.mqtt.config import EmsMqttConfig
 from localctl.inputs.mqtt.ems import EmsLimitInput
 from tests.inputs.mqtt.broker import Broker
-from tests.inputs.mqtt.conftest import Observer, RecordingSink, client_config, retained_payload
+from tests.inputs.mqtt.conftest import (
+    WAIT_S,
+    Observer,
+    RecordingSink,
+    client_config,
+    retained_payload,
+)
 
 MONOTONIC_S = 100.0
 WALL_S = 1_800_000_000.0  # 2027-01-15T08:00:00Z
@@ -126,3 +133,31 @@ async def test_empty_payload_clearing_a_retained_limit_is_ignored(
     send(observer, "main", {"power_w": 1, "ttl_s": 5, "source": "after"})
     await sink.wait_until(lambda: bool(sink.limits))
     assert sink.faults == [] and observer.on("localctl/ems/error") == []
+
+
+async def test_limits_flow_again_after_a_broker_restart(
+    broker: Broker, sink: RecordingSink
+) -> None:
+    client = MqttClient(client_config(broker))
+    config = EmsMqttConfig(node_ids=("main",))
+    EmsLimitInput(client, config, sink, monotonic=lambda: MONOTONIC_S, wall=lambda: WALL_S)
+    lost = asyncio.Event()
+    client.on_disconnected(lost.set)
+
+    async def send_and_wait(source: str) -> None:
+        sender = MqttClient(client_config(broker, client_id="ems-x", base_topic="ems-x"))
+        async with sender:
+            await sender.wait_ready()
+            payload = {"power_w": 5000, "ttl_s": 60, "source": source}
+            sender.publish("localctl/ems/limit/main", orjson.dumps(payload))
+            await sink.wait_until(lambda: any(lim.source == source for lim in sink.limits))
+
+    async with client:
+        await client.wait_ready()
+        await send_and_wait("before")
+        await broker.stop()
+        await asyncio.wait_for(lost.wait(), WAIT_S)
+        await broker.start()
+        await asyncio.wait_for(client.wait_ready(), WAIT_S)
+        await send_and_wait("after")
+    assert [limit.source for limit in sink.limits] == ["before", "after"]
