@@ -97,7 +97,8 @@ class TelemetryPublisher:
         self._changed.set()
 
     async def run(self) -> None:
-        """Sample and publish until cancelled."""
+        """Sample and publish at once, then periodically and on change, until cancelled."""
+        self.publish_changes()
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._interval_s):
