@@ -19,6 +19,9 @@ from websockets.protocol import State
 
 from localctl.relay.events import (
     FrameRelayed,
+    LinkClosed,
+    LinkEvent,
+    LinkOpened,
     OwnCallAnswered,
     OwnCallFailed,
     PeerFaulted,
@@ -32,7 +35,7 @@ from localctl.relay.session import RelaySession
 log = logging.getLogger("localctl.relay")
 traffic_log = logging.getLogger("localctl.traffic")
 
-EventListener = Callable[[str, RelayEvent], None]
+EventListener = Callable[[str, LinkEvent], None]
 
 # Close codes an endpoint may send (RFC 6455 7.4.1); others are mirrored as GOING_AWAY.
 _SENDABLE_CLOSE_CODES = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013}
@@ -73,6 +76,7 @@ class StationLink:
 
     async def run(self) -> None:
         """Relay until either socket closes, then close the other one."""
+        self._notify(LinkOpened(self.session.version))
         try:
             async with asyncio.TaskGroup() as tasks:
                 for side in Side:
@@ -86,6 +90,7 @@ class StationLink:
                         StationUnavailableError("?", "ConnectionLost", "the station disconnected")
                     )
             self.closed.set()
+            self._notify(LinkClosed())
 
     async def call(
         self,
@@ -178,11 +183,11 @@ class StationLink:
                 error = OwnCallError(event.action, event.error_code, event.description)
                 self._resolve(event.message_id, error=error)
             self._log(event)
-            if self._listener is not None:
-                self._notify(event)
+            self._notify(event)
 
-    def _notify(self, event: RelayEvent) -> None:
-        assert self._listener is not None
+    def _notify(self, event: LinkEvent) -> None:
+        if self._listener is None:
+            return
         try:
             self._listener(self.station_id, event)
         except Exception:  # listener code only: its bug must not end the station's relay

@@ -7,6 +7,7 @@ from enum import Enum
 
 from localctl.relay.errors import Fault
 from localctl.relay.frames import JsonObject, MessageType
+from localctl.relay.versions import OcppVersion
 
 
 class Side(Enum):
@@ -108,6 +109,18 @@ class HandlerFailed:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class LinkOpened:
+    """Both sockets of a station are up (emitted by the shell, not the core)."""
+
+    version: OcppVersion
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    """A station's sockets are closed (emitted by the shell, not the core)."""
+
+
 RelayEvent = (
     FrameRelayed
     | OwnCallAnswered
@@ -118,3 +131,6 @@ RelayEvent = (
     | ReplyUnmatched
     | HandlerFailed
 )
+
+LinkEvent = RelayEvent | LinkOpened | LinkClosed
+"""What a listener of the relay shell hears: core events plus link lifecycle."""

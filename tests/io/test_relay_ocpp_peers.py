@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from localctl.io.relay_server import RelayServer
-from localctl.relay.events import RelayEvent, SchemaViolated
+from localctl.relay.events import LinkEvent, SchemaViolated
 from localctl.relay.schemas import SchemaRegistry
 from localctl.sim import SimStation16, SimStation201, StubCsms
 from tests.io.conftest import relay_config
@@ -187,7 +187,7 @@ async def test_a_dying_station_disconnects_its_upstream(
 async def test_schema_invalid_frames_from_either_side_are_counted_and_relayed(
     schemas: SchemaRegistry,
 ) -> None:
-    events: list[RelayEvent] = []
+    events: list[LinkEvent] = []
     async with (
         StubCsms() as csms,
         RelayServer(

@@ -307,3 +307,19 @@ async def test_a_failing_event_listener_does_not_stop_the_relay(
         await upstream.socket.send(BOOT_16_ANSWER)
         assert await recv(socket) == BOOT_16_ANSWER
     assert "event listener failed on FrameRelayed" in caplog.text
+
+
+async def test_listeners_hear_links_open_and_close(csms: RawCsms, schemas: SchemaRegistry) -> None:
+    heard: list[tuple[str, str]] = []
+    async with RelayServer(
+        relay_config(csms.url),
+        schemas,
+        listener=lambda sid, e: heard.append((sid, type(e).__name__)),
+    ) as relay:
+        async with station(relay, subprotocol="ocpp2.0.1"):
+            await csms.connection("CP-1")
+        for _ in range(100):
+            if ("CP-1", "LinkClosed") in heard:
+                break
+            await asyncio.sleep(0.02)
+    assert heard == [("CP-1", "LinkOpened"), ("CP-1", "LinkClosed")]
