@@ -118,11 +118,12 @@ class ModbusMeterConfig(StrictModel):
     custom_map: CustomRegisterMapConfig | None = Field(
         None, description="the register map when model is custom"
     )
-    sunspec_model_address: int = Field(
-        SUNSPEC_DEFAULT_MODEL_ADDRESS,
+    sunspec_model_address: int | None = Field(
+        None,
         ge=0,
         le=65535,
-        description="sunspec_* models: 0-based address of the meter model's ID register",
+        description="sunspec_* models: 0-based address of the meter model's ID register; "
+        "null: found on every connect by walking the device's SunSpec model list",
     )
     poll_interval_s: float = Field(1.0, gt=0, description="time between polls (s)")
     timeout_s: float = Field(
@@ -143,13 +144,21 @@ class ModbusMeterConfig(StrictModel):
             raise ValueError("reconnect_backoff_max_s must be at least reconnect_backoff_min_s")
         return self
 
+    def sunspec_model_id(self) -> int | None:
+        """201 to 204 for the sunspec_* models, else None."""
+        if not self.model.startswith("sunspec_"):
+            return None
+        return int(self.model.removeprefix("sunspec_"))
+
     def register_map(self) -> RegisterMap:
-        """The register map this meter is read with."""
+        """The register map this meter is read with (SunSpec: at the configured address, or
+        the usual one until the model list has been walked)."""
         if self.custom_map is not None:
             return self.custom_map.to_register_map(f"custom:{self.id}")
-        if self.model.startswith("sunspec_"):
-            model_id = int(self.model.removeprefix("sunspec_"))
-            return sunspec_meter_map(model_id, self.sunspec_model_address)
+        model_id = self.sunspec_model_id()
+        if model_id is not None:
+            address = self.sunspec_model_address
+            return sunspec_meter_map(model_id, address or SUNSPEC_DEFAULT_MODEL_ADDRESS)
         return BUILT_IN_MAPS[self.model]
 
 

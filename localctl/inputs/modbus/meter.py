@@ -25,6 +25,8 @@ from localctl.inputs.modbus.blocks import ReadBlock, RegisterImage, plan_blocks
 from localctl.inputs.modbus.config import ModbusMeterConfig
 from localctl.inputs.modbus.decode import DecodeError
 from localctl.inputs.modbus.meter_values import MeterValues, decode_meter_values
+from localctl.inputs.modbus.registers import sunspec_meter_map
+from localctl.inputs.modbus.sunspec import find_sunspec_model
 from localctl.inputs.readings import InputFault, MeterReading, ReadingSink
 
 __all__ = ["Backoff", "MeterPoller", "RegisterClient"]
@@ -105,12 +107,28 @@ class MeterPoller:
         except ModbusLinkError as exc:
             self._fault("unreachable", str(exc))
             return
+        if not await self._locate_sunspec_model(client):
+            return
         while True:
             started_s = self._monotonic()
             if not await self._poll_once(client):
                 return
             elapsed_s = self._monotonic() - started_s
             await asyncio.sleep(max(0.0, self._config.poll_interval_s - elapsed_s))
+
+    async def _locate_sunspec_model(self, client: RegisterClient) -> bool:
+        """Walk the SunSpec model list if the address is not configured; False on failure."""
+        model_id = self._config.sunspec_model_id()
+        if model_id is None or self._config.sunspec_model_address is not None:
+            return True
+        try:
+            address = await find_sunspec_model(client, model_id)
+        except (ModbusLinkError, DecodeError) as exc:
+            self._fault("SunSpec model not found", str(exc))
+            return False
+        self._register_map = sunspec_meter_map(model_id, address)
+        self._blocks = plan_blocks(self._register_map)
+        return True
 
     async def _poll_once(self, client: RegisterClient) -> bool:
         """Read and deliver one reading or one fault; False if the connection must be reopened."""

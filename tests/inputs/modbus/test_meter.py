@@ -46,6 +46,9 @@ def meter_serving(register_map: RegisterMap) -> FakeMeter:
     neighbouring quantities (line-to-line voltages, ...) of a real meter.
     """
     meter = FakeMeter({}, {})
+    if register_map.name.startswith("sunspec_"):
+        model_id = int(register_map.name.removeprefix("sunspec_"))
+        add_sunspec_models(meter, 40000, [(1, 65), (model_id, 105)])
     for block in plan_blocks(register_map):
         meter.set(block.function_code, block.address, [0] * block.count)
     quantities = (
@@ -63,6 +66,16 @@ def meter_serving(register_map: RegisterMap) -> FakeMeter:
                 exponent = _sunspec_exponent(meter, register, quantity)
             _place(meter, register, value, exponent)
     return meter
+
+
+def add_sunspec_models(meter: FakeMeter, base: int, models: list[tuple[int, int]]) -> None:
+    """'SunS' at `base`, then each (model id, length) with zeroed points, then the end mark."""
+    meter.set(3, base, [0x5375, 0x6E53])
+    address = base + 2
+    for model_id, length in models:
+        meter.set(3, address, [model_id, length, *([0] * length)])
+        address += 2 + length
+    meter.set(3, address, [0xFFFF, 0])
 
 
 def config_for(port: int, **overrides: Any) -> ModbusMeterConfig:
@@ -335,3 +348,33 @@ async def test_cancelling_the_poller_closes_its_connection() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert closed == [True]
+
+
+async def test_sunspec_meter_model_is_found_behind_other_models() -> None:
+    meter = FakeMeter({}, {})
+    add_sunspec_models(meter, 0, [(1, 66), (101, 50), (203, 105)])
+    model_address = 2 + (2 + 66) + (2 + 50)
+    meter.set(3, model_address + 3, [160, 161, 162, 0xFFFF])  # AphA..C in 0.1 A, A_SF -1
+    sink = RecordingSink()
+    async with started(meter) as port, polling(config_for(port, model="sunspec_203"), sink):
+        await sink.wait_for(has_reading(sink))
+    assert sink.readings[0].current_a == pytest.approx((16.0, 16.1, 16.2))
+
+
+async def test_sunspec_device_without_the_configured_model_is_a_fault() -> None:
+    meter = FakeMeter({}, {})
+    add_sunspec_models(meter, 40000, [(1, 65), (201, 105)])
+    sink = RecordingSink()
+    async with started(meter) as port, polling(config_for(port, model="sunspec_203"), sink):
+        await sink.wait_for(has_fault(sink, "SunSpec model 203 not found (models: [1, 201])"))
+    assert sink.readings == []
+
+
+async def test_configured_sunspec_address_is_read_without_walking_the_models() -> None:
+    meter = FakeMeter({}, {})
+    meter.set(3, 500, [203, 105, 0, 100, 100, 100, 0] + [0] * 16)  # no "SunS" marker anywhere
+    config = config_for(meter.port, model="sunspec_203", sunspec_model_address=500)
+    sink = RecordingSink()
+    async with started(meter) as port, polling(config.model_copy(update={"port": port}), sink):
+        await sink.wait_for(has_reading(sink))
+    assert sink.readings[0].current_a == (100.0, 100.0, 100.0)
