@@ -60,11 +60,15 @@ def admit(plans: Sequence[SessionPlan], tree: SiteTree) -> Admission:
         return Admission(tuple(wanting), tuple(phases))
     admitted = list(wanting)
     remaining = capacity.tolist()
-    on_contended = [
-        index
-        for index, plan in enumerate(plans)
-        if wanting[index] and contended[tree.column(plan.evse, plan.grid_phases).row_array].any()
-    ]
+    touches: dict[int, bool] = {}  # by column identity: columns are shared per node
+    on_contended = []
+    for index, plan in enumerate(plans):
+        column = tree.column(plan.evse, plan.grid_phases)
+        hit = touches.get(id(column))
+        if hit is None:
+            hit = touches[id(column)] = bool(contended[column.row_array].any())
+        if wanting[index] and hit:
+            on_contended.append(index)
     for index in sorted(on_contended, key=lambda i: rank_key(plans[i])):
         plan = plans[index]
         admitted[index] = False

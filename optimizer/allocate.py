@@ -109,7 +109,7 @@ def build_problem(
         capacity_a=capacity_ma / 1000.0,
         lower_a=floor_ma / 1000.0,
         upper_a=cap_ma / 1000.0,
-        weight=np.ones(len(chosen)),
+        weight=np.asarray([plans[i].weight for i in chosen], dtype=np.float64),
         priority=priority,
     )
     grid = Grid(
@@ -171,11 +171,12 @@ def _evse_state(plan: SessionPlan, admitted: bool, limit_ma: int, now_s: float) 
         admitted_since = plan.admitted_since_s if plan.admitted_since_s is not None else now_s
     elif plan.cap_ma > 0:
         waiting_since = plan.waiting_since_s if plan.waiting_since_s is not None else now_s
+    # Positional: this runs once per session per cycle.
     return EvseState(
-        evse_id=plan.evse.evse_id,
-        arrival_s=plan.session.arrival_s,
-        limit_a=limit_ma / 1000.0,
-        admitted_since_s=admitted_since,
-        waiting_since_s=waiting_since,
-        probe_started_s=plan.probe_started_s,
+        plan.evse.evse_id,
+        plan.session.arrival_s,
+        limit_ma / 1000.0,
+        admitted_since,
+        waiting_since,
+        plan.probe_started_s,
     )

@@ -17,6 +17,8 @@ from optimizer import result
 from optimizer.model import Evse, EvseState, Options, Session
 from optimizer.tree import to_ma
 
+MIN_WEIGHT_A = 0.1  # keeps every weight positive: a level still raises everyone
+
 
 @dataclass(frozen=True, slots=True)
 class PlanContext:
@@ -47,6 +49,7 @@ class SessionPlan(NamedTuple):
     probe_started_s: float
     admitted_since_s: float | None
     waiting_since_s: float | None
+    weight: float
 
 
 def plan_session(
@@ -62,8 +65,7 @@ def plan_session(
     step_ma = to_ma(evse.current_step_a or options.default_step_a)
     floor_ma = _ceil_to_step(to_ma(evse.min_current_a), step_ma)
     probe_started_s = _probe_start(previous, options, now_s)
-    caps = _caps(evse, session, previous, context, probe_started_s)
-    cap_a, _, reason = min((value, rank, name) for rank, (value, name) in enumerate(caps))
+    cap_a, reason = _lowest(_caps(evse, session, previous, context, probe_started_s))
     cap_ma = to_ma(cap_a) // step_ma * step_ma
     if cap_ma > 0:
         cap_ma = max(cap_ma, floor_ma)
@@ -82,7 +84,32 @@ def plan_session(
         probe_started_s=probe_started_s,
         admitted_since_s=previous.admitted_since_s if previous else None,
         waiting_since_s=previous.waiting_since_s if previous else None,
+        weight=_weight(session, context, cap_ma),
     )
+
+
+def _lowest(caps: list[tuple[float, str]]) -> tuple[float, str]:
+    """The lowest cap; on a tie the one listed first."""
+    best = caps[0]
+    for cap in caps[1:]:
+        if cap[0] < best[0]:
+            best = cap
+    return best
+
+
+def _weight(session: Session, context: PlanContext, cap_ma: int) -> float:
+    """1 for equal sharing; for deadline sharing the current needed to finish on time (A)."""
+    if context.options.fairness == "equal":
+        return 1.0
+    cap_a = max(cap_ma / 1000.0, MIN_WEIGHT_A)
+    if session.departure_s is None or session.energy_needed_wh is None:
+        return cap_a
+    left_s = session.departure_s - context.now_s
+    if left_s <= 0:
+        return cap_a
+    phases = session.phases_in_use or 1
+    needed_a = session.energy_needed_wh * 3600.0 / (left_s * context.voltage_v * phases)
+    return min(max(needed_a, MIN_WEIGHT_A), cap_a)
 
 
 def _ceil_to_step(value_ma: int, step_ma: int) -> int:

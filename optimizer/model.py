@@ -125,9 +125,16 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """Tuning of one allocation cycle. Defaults suit a 1 s control loop."""
+    """Tuning of one allocation cycle. Defaults suit a 1 s control loop.
+
+    ``fairness="equal"`` shares each bottleneck max-min fairly in amps. ``"deadline"`` shares
+    it max-min fairly in the fraction of the current each session needs to finish by its
+    departure (sessions without departure and energy count as needing their full cap):
+    it trades equal amps for more energy delivered by departure.
+    """
 
     method: Literal["fast", "exact"] = "fast"
+    fairness: Literal["equal", "deadline"] = "equal"
     default_step_a: float = 0.1
     max_increase_a_per_cycle: float | None = None
     period_s: float = 1.0
@@ -139,6 +146,8 @@ class Options:
     def __post_init__(self) -> None:
         if self.method not in ("fast", "exact"):
             raise InvalidInputError(f"unknown method {self.method!r}")
+        if self.fairness not in ("equal", "deadline"):
+            raise InvalidInputError(f"unknown fairness {self.fairness!r}")
         if self.period_s <= 0 or self.default_step_a < 0.001:
             raise InvalidInputError("period and step must be positive")
 

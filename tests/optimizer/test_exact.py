@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from optimizer import Options, Session, Site, allocate
 from optimizer.admission import admit
@@ -18,9 +21,11 @@ from tests.optimizer.site_builders import evse, fuse, site
 from tests.optimizer.strategies import instances
 
 
-def continuous(site: Site, sessions: list[Session]) -> tuple[np.ndarray, np.ndarray]:
+def continuous(
+    site: Site, sessions: list[Session], options: Options | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     tree = build_tree(site)
-    plans = make_plans(tree, sessions, 200.0, Options(), AllocatorState())
+    plans = make_plans(tree, sessions, 200.0, options or Options(), AllocatorState())
     admission = admit(plans, tree)
     chosen = [i for i, admitted in enumerate(admission.admitted) if admitted]
     problem, _ = build_problem(tree, plans, admission, chosen)
@@ -33,6 +38,20 @@ def continuous(site: Site, sessions: list[Session]) -> tuple[np.ndarray, np.ndar
 @given(instances(max_evses=8))
 def test_fast_path_agrees_with_the_exact_lp_method(case: tuple[Site, list[Session]]) -> None:
     fast, exact = continuous(*case)
+    assert np.allclose(fast, exact, rtol=0.0, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(max_evses=8), st.lists(st.floats(0.0, 40_000.0), min_size=10, max_size=10))
+def test_fast_path_agrees_with_the_exact_method_under_deadline_sharing(
+    case: tuple[Site, list[Session]], energies_wh: list[float]
+) -> None:
+    the_site, sessions = case
+    with_deadlines = [
+        dataclasses.replace(s, departure_s=3_600.0 * (1 + k % 3), energy_needed_wh=energies_wh[k])
+        for k, s in enumerate(sessions)
+    ]
+    fast, exact = continuous(the_site, with_deadlines, Options(fairness="deadline"))
     assert np.allclose(fast, exact, rtol=0.0, atol=1e-5)
 
 
