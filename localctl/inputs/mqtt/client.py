@@ -56,9 +56,22 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
     return bool(paho.topic_matches_sub(topic_filter, topic))
 
 
+class _SocketClosedOnFailedHandshake(ssl.SSLSocket):
+    """paho drops the socket without closing it when the TLS handshake fails (a wrong CA, a
+    plain-TCP port), leaking a file descriptor on every reconnection attempt; close it here."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
 def tls_context(tls: MqttTlsConfig) -> ssl.SSLContext:
     """The SSL context for `tls`: the CA file (or system CAs), client certificate, checks."""
     context = ssl.create_default_context(cafile=tls.ca_file)
+    context.sslsocket_class = _SocketClosedOnFailedHandshake
     if tls.cert_file is not None and tls.key_file is not None:
         context.load_cert_chain(tls.cert_file, tls.key_file)
     if not tls.verify:
@@ -83,6 +96,7 @@ class MqttClient:
         self._pending_suback_mids: set[int] = set()
         self._connected = False
         self._stopping = False
+        self._failed_attempts = 0
         self._ready = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._paho = self._make_paho(config, os.environ if environ is None else environ)
@@ -170,12 +184,16 @@ class MqttClient:
             client.username_pw_set(config.username, config.password(environ))
         if config.tls is not None:
             client.tls_set_context(tls_context(config.tls))
+            # Without this paho checks the host name itself, with a deprecated function,
+            # even when verification is off.
+            client.tls_insecure_set(not config.tls.verify)
         client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
         # paho types the delays as int; it only sleeps on them, so fractions of a second work.
         delays: Any = (config.reconnect_min_delay_s, config.reconnect_max_delay_s)
         client.reconnect_delay_set(*delays)
         client.max_queued_messages_set(config.max_queued_messages)
         client.on_connect = self._paho_on_connect
+        client.on_connect_fail = self._paho_on_connect_fail
         client.on_disconnect = self._paho_on_disconnect
         client.on_subscribe = self._paho_on_subscribe
         client.on_message = self._paho_on_message
@@ -196,6 +214,9 @@ class MqttClient:
             return
         self._hand_off(self._handle_connected)
 
+    def _paho_on_connect_fail(self, _c: object, _u: object) -> None:
+        self._hand_off(self._handle_connect_failed)
+
     def _paho_on_disconnect(
         self, _c: object, _u: object, _f: object, reason: Any, _p: object = None
     ) -> None:
@@ -212,9 +233,21 @@ class MqttClient:
 
     # -- event loop: state changes and dispatch ------------------------------------------------
 
+    def _handle_connect_failed(self) -> None:
+        # paho retries with backoff; say so once per outage, not at every attempt.
+        level = logging.WARNING if self._failed_attempts == 0 else logging.DEBUG
+        self._failed_attempts += 1
+        _log.log(
+            level,
+            "mqtt: could not connect to %s:%s (network, TLS or broker down); retrying",
+            self.config.host,
+            self.config.port,
+        )
+
     def _handle_connected(self) -> None:
         _log.info("mqtt: connected to %s:%s", self.config.host, self.config.port)
         self._connected = True
+        self._failed_attempts = 0
         self._pending_suback_mids.clear()
         self._paho.publish(self.status_topic, ONLINE, qos=1, retain=True)
         self._send_subscriptions(list(self._handlers))
