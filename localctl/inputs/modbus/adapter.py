@@ -16,7 +16,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ModbusException
 from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator import DataType, SimAction, SimData, SimDevice
 
 __all__ = [
     "ModbusLinkError",
@@ -118,6 +118,23 @@ class RegisterServerHandler(Protocol):
         ...
 
 
+def _device(unit_id: int, holding: list[int], input_count: int, action: SimAction) -> SimDevice:
+    return SimDevice(
+        id=unit_id,
+        simdata=(
+            [SimData(0, values=False, datatype=DataType.BITS)],
+            [SimData(0, values=False, datatype=DataType.BITS)],
+            [SimData(0, values=list(holding), datatype=DataType.REGISTERS)],
+            [SimData(0, count=input_count, values=0, datatype=DataType.REGISTERS)],
+        ),
+        action=action,
+    )
+
+
+async def _other_unit(*_access: object) -> ExcCodes:
+    return ExcCodes.GATEWAY_NO_RESPONSE
+
+
 class RegisterServer:
     """A Modbus TCP server with holding and input registers from address 0 for one unit id.
 
@@ -134,21 +151,17 @@ class RegisterServer:
         input_count: int,
     ) -> None:
         self._handler = handler
-        self._device = SimDevice(
-            id=unit_id,
-            simdata=(
-                [SimData(0, values=False, datatype=DataType.BITS)],
-                [SimData(0, values=False, datatype=DataType.BITS)],
-                [SimData(0, values=list(holding_words), datatype=DataType.REGISTERS)],
-                [SimData(0, count=input_count, values=0, datatype=DataType.REGISTERS)],
-            ),
-            action=self._on_access,
-        )
+        holding = list(holding_words)
+        self._devices = [_device(unit_id, holding, input_count, self._on_access)]
+        if unit_id != 0:
+            # pymodbus answers other unit ids from device 0; without one it fails with a
+            # traceback. This one answers "gateway target did not respond", as a gateway would.
+            self._devices.append(_device(0, holding, input_count, _other_unit))
         self._server: ModbusTcpServer | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Listen on host:port (0: any free port) and return the bound port."""
-        server = ModbusTcpServer(self._device, address=(host, port))
+        server = ModbusTcpServer(self._devices, address=(host, port))
         await server.serve_forever(background=True)
         self._server = server
         # pymodbus types its listener as a transport; it is the asyncio.Server it listens with.

@@ -216,3 +216,11 @@ async def test_input_registers_publish_the_site_snapshot(ems: Ems) -> None:
 
 async def test_holding_registers_start_with_no_limit(ems: Ems) -> None:
     assert await ems.holding() == [0x8000, 0, 0x8000, 0x8000, 0x8000, 0, 0]
+
+
+async def test_requests_for_another_unit_id_get_gateway_no_response(ems: Ems) -> None:
+    response = await ems.client.read_holding_registers(0, count=2, device_id=UNIT + 1)
+    assert response.isError() and response.exception_code == 0x0B
+    write = await ems.client.write_registers(0, words_of(1_000, "int32"), device_id=UNIT + 1)
+    assert write.isError() and write.exception_code == 0x0B
+    assert ems.sink.limits == []
