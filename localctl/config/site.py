@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from localctl.config.base import StrictModel
+from localctl.control.strategy import STRATEGIES
 
 GridPhase = Literal["L1", "L2", "L3"]
 GRID_PHASES: tuple[GridPhase, ...] = ("L1", "L2", "L3")
@@ -51,6 +52,11 @@ class NodeConfig(StrictModel):
     )
     nominal_voltage_v: float | None = Field(
         None, gt=0, description="phase-to-neutral voltage (V); default: the site's"
+    )
+    floor_reserve_a: PerPhaseA = Field(
+        (0.0, 0.0, 0.0),
+        description="non-EV load directly at this node that the fallback floors must leave room "
+        "for when the controller is gone (A per phase)",
     )
 
     @model_validator(mode="after")
@@ -98,6 +104,14 @@ class EvseConfig(StrictModel):
         return self.wiring or GRID_PHASES[: self.phases]
 
 
+def _known_strategy(name: str) -> str:
+    if name not in STRATEGIES:
+        raise ValueError(
+            f"unknown profile strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}"
+        )
+    return name
+
+
 class StationConfig(StrictModel):
     """A charging station (an OCPP identity) and the site EVSEs behind it."""
 
@@ -105,7 +119,9 @@ class StationConfig(StrictModel):
     evses: dict[int, Identifier] = Field(
         description="OCPP EVSE id (2.0.1) or connector id (1.6) -> site EVSE id"
     )
-    profile: str = Field("default", description="charging-profile strategy for this station model")
+    profile: Annotated[str, AfterValidator(_known_strategy)] = Field(
+        "default", description="charging-profile strategy for this station model (see README)"
+    )
 
 
 class SiteConfig(StrictModel):

@@ -110,3 +110,8 @@ def test_mqtt_inputs_need_the_mqtt_section(tmp_path: Path) -> None:
     ems = "inputs:\n  ems_mqtt: {node_ids: [main]}\n"
     assert "need the mqtt section" in error_of(tmp_path, TREE + ems)
     load(tmp_path, TREE + ems + "mqtt: {host: 127.0.0.1}\n")
+
+
+def test_an_unknown_profile_strategy_is_named(tmp_path: Path) -> None:
+    body = TREE + "stations:\n  - {id: CP-1, evses: {1: e1}, profile: magic}\n"
+    assert "unknown profile strategy 'magic'; known: default" in error_of(tmp_path, body)
