@@ -123,8 +123,11 @@ class MeterPoller:
             return True
         try:
             address = await find_sunspec_model(client, model_id)
-        except (ModbusLinkError, DecodeError) as exc:
+        except (ModbusResponseError, DecodeError) as exc:
             self._fault("SunSpec model not found", str(exc))
+            return False
+        except ModbusLinkError as exc:
+            self._fault("no answer", str(exc))
             return False
         self._register_map = sunspec_meter_map(model_id, address)
         self._blocks = plan_blocks(self._register_map)
