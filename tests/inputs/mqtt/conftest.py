@@ -18,15 +18,28 @@ _log = logging.getLogger(__name__)
 WAIT_S = 5.0
 
 
+def _broker_notice(kind: str | None) -> str | None:
+    if kind is None:
+        return "no MQTT broker: install mosquitto (Debian package) or the amqtt command"
+    if kind != "mosquitto":
+        return f"mosquitto is not on PATH: the MQTT tests use the {kind} command instead"
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    notice = _broker_notice(available_broker_kind())
+    if notice is not None:
+        terminalreporter.write_line(notice, yellow=True)
+
+
 @pytest.fixture(scope="session")
 def broker_kind() -> str:
     kind = available_broker_kind()
+    notice = _broker_notice(kind)
     if kind is None:
-        pytest.skip("no MQTT broker: install mosquitto (Debian package) or the amqtt command")
-    if kind != "mosquitto":
-        message = f"mosquitto not on PATH: the MQTT tests use the {kind} broker instead"
-        print(message)
-        _log.warning(message)
+        pytest.skip(notice or "")
+    if notice is not None:
+        _log.warning(notice)
     return kind
 
 

@@ -122,8 +122,9 @@ async def test_retained_limit_with_ttl_is_rejected_but_with_valid_until_accepted
     EmsLimitInput(client, config, sink, monotonic=lambda: MONOTONIC_S, wall=lambda: WALL_S)
     async with client:
         await sink.wait_until(lambda: bool(sink.limits) and bool(sink.faults))
-    assert [limit.source for limit in sink.limits] == ["new"]
-    assert "retained" in sink.faults[0].description
+    # (amqtt hands retained messages over twice; mosquitto once)
+    assert {limit.source for limit in sink.limits} == {"new"}
+    assert all("retained" in fault.description for fault in sink.faults)
 
 
 async def test_empty_payload_clearing_a_retained_limit_is_ignored(
