@@ -1,57 +1,44 @@
-"""Charging profiles installed on a simulated station, and the limit they give.
+"""One charging profile as a simulated station keeps it, and the limit it gives at a moment.
 
-A simplified but honest composition, enough for the controller's tests and the demo:
-per purpose the highest stack level wins (a profile for the port beats one for the whole
-station at the same level); the limit is the lowest of the station-wide caps and of
-TxProfile-or-else-TxDefaultProfile, then the hardware maximum. Limits in W are turned into
-A per phase at a nominal voltage. Pure functions of the profiles and the time given.
+This is the test double the controller is checked against, so it is written from the
+specifications (OCPP 1.6 section 3.13, OCPP 2.0.1 block K), not from the controller's model:
+- A profile is in force from `validFrom` (default: always) until before `validTo`.
+- Its schedule starts at `startSchedule` (Absolute, Recurring) or, for Relative profiles,
+  when the station installed it; it lasts `duration` seconds, or for ever.
+- Recurring profiles restart every day or week from `startSchedule`.
+- Each period holds from its `startPeriod` until the next one starts.
+- A limit in W is a limit per phase in A at 230 V and the period's `numberPhases`, default 3
+  (2.0.1 K01.FR.50; 1.6 section 3.13.4 says the same of numberPhases).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from localctl.sim.ocpp_glue import parse_iso
 
 NOMINAL_VOLTAGE_V = 230.0
-STATION_CAP_PURPOSES = (
-    "ChargePointMaxProfile",
-    "ChargingStationMaxProfile",
-    "ChargingStationExternalConstraints",
-)
-TX_PURPOSES_BY_PRECEDENCE = ("TxProfile", "TxDefaultProfile")
+DEFAULT_NUMBER_PHASES = 3
 _RECURRENCY_S = {"Daily": 86_400, "Weekly": 604_800}
-# Station-wide caps go on port 0 only. External constraints come from an external system
-# through the station itself, never in a SetChargingProfile (K14.FR.06 for controllers).
-_STATION_ONLY_PURPOSES = frozenset({"ChargePointMaxProfile", "ChargingStationMaxProfile"})
-_NEVER_SET_BY_CALL = frozenset({"ChargingStationExternalConstraints"})
 
 
-def refusal_reason(purpose: str, port: int, transaction_running: bool) -> str | None:
-    """Why a station refuses a SetChargingProfile for `port`, or None when it accepts."""
-    if purpose in _NEVER_SET_BY_CALL:
-        return "InvalidProfile"
-    if purpose in _STATION_ONLY_PURPOSES and port != 0:
-        return "InvalidProfile"
-    if purpose == "TxProfile" and not transaction_running:
-        # A TxProfile belongs to a running transaction (1.6 section 3.13.4, 2.0.1 K01.FR.09).
-        return "TxNotFound"
-    return None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Period:
     start_s: int
     limit: float
     number_phases: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Profile:
-    """One installed profile; `port` is the connector (1.6) or EVSE (2.0.1), 0 = station."""
+    """One profile; `port` is the connector (1.6) or EVSE (2.0.1) id, 0 = the whole station.
+
+    `start` is where the schedule begins: the `startSchedule`, or the installation time of a
+    profile that has none. `has_start_schedule` says which, for the rules that check it.
+    """
 
     profile_id: int
     port: int
@@ -60,28 +47,64 @@ class Profile:
     rate_unit: str
     periods: tuple[Period, ...]
     start: datetime
+    kind: str = "Absolute"
+    has_start_schedule: bool = True
     duration_s: int | None = None
     recurrency_s: int | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    transaction_id: str | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        after_start = self.valid_from is None or now >= self.valid_from
+        return after_start and (self.valid_to is None or now < self.valid_to)
 
     def limit_a_at(self, now: datetime) -> float | None:
-        """The per-phase current limit at `now`, or None when the profile is not in force."""
-        if (self.valid_from and now < self.valid_from) or (self.valid_to and now >= self.valid_to):
+        """The per-phase current limit at `now`, or None when the profile does not apply."""
+        if not self.valid_at(now):
             return None
-        elapsed_s = (now - self.start).total_seconds()
-        if self.recurrency_s:
-            elapsed_s %= self.recurrency_s
-        if elapsed_s < 0 or (self.duration_s is not None and elapsed_s >= self.duration_s):
+        elapsed_s = self._elapsed_s(now)
+        if elapsed_s is None:
             return None
         started = [period for period in self.periods if period.start_s <= elapsed_s]
-        return _as_amps(started[-1], self.rate_unit) if started else None
+        return amps_per_phase(started[-1], self.rate_unit) if started else None
+
+    def _elapsed_s(self, now: datetime) -> float | None:
+        elapsed_s = (now - self.start).total_seconds()
+        if elapsed_s < 0:
+            return None
+        if self.recurrency_s:
+            elapsed_s %= self.recurrency_s
+        if self.duration_s is not None and elapsed_s >= self.duration_s:
+            return None
+        return elapsed_s
+
+    def changes_between(self, begin: datetime, end: datetime) -> Iterator[datetime]:
+        """Every moment in (begin, end) where this profile's limit may change."""
+        edges = [self.valid_from, self.valid_to]
+        cycle_s = self.recurrency_s or 0
+        first_cycle = 0
+        if cycle_s:
+            first_cycle = max(0, int((begin - self.start).total_seconds() // cycle_s))
+        cycle = first_cycle
+        while True:
+            cycle_start = self.start + timedelta(seconds=cycle * cycle_s)
+            if cycle_start >= end:
+                break
+            edges.extend(cycle_start + timedelta(seconds=p.start_s) for p in self.periods)
+            if self.duration_s is not None:
+                edges.append(cycle_start + timedelta(seconds=self.duration_s))
+            if not cycle_s:
+                break
+            cycle += 1
+        yield from (edge for edge in edges if edge is not None and begin < edge < end)
 
 
-def _as_amps(period: Period, rate_unit: str) -> float:
+def amps_per_phase(period: Period, rate_unit: str) -> float:
     if rate_unit == "A":
         return period.limit
-    return period.limit / (NOMINAL_VOLTAGE_V * (period.number_phases or 3))
+    phases = period.number_phases or DEFAULT_NUMBER_PHASES
+    return period.limit / (NOMINAL_VOLTAGE_V * phases)
 
 
 def _optional_time(text: str | None) -> datetime | None:
@@ -89,17 +112,19 @@ def _optional_time(text: str | None) -> datetime | None:
 
 
 def _periods(schedule: Mapping[str, Any]) -> tuple[Period, ...]:
-    raw = sorted(schedule["charging_schedule_period"], key=lambda p: int(p["start_period"]))
+    # Kept in the order received: the rules refuse periods that are out of order.
     return tuple(
-        Period(int(p["start_period"]), float(p["limit"]), p.get("number_phases")) for p in raw
+        Period(int(p["start_period"]), float(p["limit"]), p.get("number_phases"))
+        for p in schedule["charging_schedule_period"]
     )
 
 
 def _profile(
     profile_id: int, port: int, raw: Mapping[str, Any], schedule: Mapping[str, Any], now: datetime
 ) -> Profile:
-    # Without a startSchedule (Relative profiles, or a station that got none) the schedule
-    # runs from the moment it was installed.
+    start_schedule = _optional_time(schedule.get("start_schedule"))
+    kind = str(raw.get("charging_profile_kind", "Absolute"))
+    transaction_id = raw.get("transaction_id")
     return Profile(
         profile_id=profile_id,
         port=port,
@@ -107,11 +132,16 @@ def _profile(
         stack_level=int(raw["stack_level"]),
         rate_unit=str(schedule["charging_rate_unit"]),
         periods=_periods(schedule),
-        start=_optional_time(schedule.get("start_schedule")) or now,
+        # A Relative schedule runs from the moment it is installed (1.6: "relative to the
+        # start of charging"; the simulated station starts charging at once).
+        start=start_schedule if start_schedule and kind != "Relative" else now,
+        kind=kind,
+        has_start_schedule=start_schedule is not None,
         duration_s=schedule.get("duration"),
         recurrency_s=_RECURRENCY_S.get(str(raw.get("recurrency_kind"))),
         valid_from=_optional_time(raw.get("valid_from")),
         valid_to=_optional_time(raw.get("valid_to")),
+        transaction_id=None if transaction_id is None else str(transaction_id),
     )
 
 
@@ -125,63 +155,3 @@ def profile_from_v16(connector_id: int, raw: Mapping[str, Any], now: datetime) -
 def profile_from_v201(evse_id: int, raw: Mapping[str, Any], now: datetime) -> Profile:
     """From a 2.0.1 `chargingProfile`; only its first schedule is simulated."""
     return _profile(int(raw["id"]), evse_id, raw, raw["charging_schedule"][0], now)
-
-
-def _winner(profiles: Iterable[Profile], port: int, now: datetime) -> float | None:
-    in_force = [(p, p.limit_a_at(now)) for p in profiles if p.port in (0, port)]
-    ranked = sorted(
-        ((p.stack_level, p.port, limit) for p, limit in in_force if limit is not None),
-        reverse=True,
-    )
-    return ranked[0][2] if ranked else None
-
-
-class ProfileStore:
-    """Installed profiles of one station, replaced and cleared by the OCPP rules."""
-
-    def __init__(self, max_current_a: float) -> None:
-        self.max_current_a = max_current_a
-        self.profiles: list[Profile] = []
-
-    def install(self, profile: Profile) -> None:
-        """Replace any profile with the same id, or the same port, purpose and stack level."""
-        self.profiles = [p for p in self.profiles if not _replaced_by(p, profile)]
-        self.profiles.append(profile)
-
-    def clear(
-        self,
-        profile_id: int | None = None,
-        port: int | None = None,
-        purpose: str | None = None,
-        stack_level: int | None = None,
-    ) -> int:
-        """Remove the profiles matching every criterion given; returns how many went."""
-        criteria = {"profile_id": profile_id, "port": port, "purpose": purpose}
-        criteria["stack_level"] = stack_level
-        wanted = {name: value for name, value in criteria.items() if value is not None}
-        kept = [p for p in self.profiles if any(getattr(p, k) != v for k, v in wanted.items())]
-        removed = len(self.profiles) - len(kept)
-        self.profiles = kept
-        return removed
-
-    def limit_a(self, port: int, now: datetime) -> float:
-        """The current per phase the port may draw at `now`."""
-        limits = [self.max_current_a]
-        for purpose in STATION_CAP_PURPOSES:
-            limits.append(self._purpose_limit(purpose, port, now))
-        tx_limits = [self._purpose_limit(p, port, now) for p in TX_PURPOSES_BY_PRECEDENCE]
-        limits.append(next((limit for limit in tx_limits if limit < float("inf")), float("inf")))
-        return min(limits)
-
-    def _purpose_limit(self, purpose: str, port: int, now: datetime) -> float:
-        limit = _winner((p for p in self.profiles if p.purpose == purpose), port, now)
-        return float("inf") if limit is None else limit
-
-
-def _replaced_by(old: Profile, new: Profile) -> bool:
-    same_slot = (old.port, old.purpose, old.stack_level) == (
-        new.port,
-        new.purpose,
-        new.stack_level,
-    )
-    return old.profile_id == new.profile_id or same_slot

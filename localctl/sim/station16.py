@@ -54,7 +54,7 @@ class SimStation16(Station16Handlers, SimStationBase):
         config: Mapping[str, str] | None = None,
         **options: Unpack[ConnectionOptions],
     ) -> None:
-        super().__init__(url, station_id, **options)
+        super().__init__(url, station_id, ports=connectors, **options)
         self.connectors = connectors
         self.config = KeyStore16(connectors, config)
         self.transaction_ids: dict[int, int] = {}

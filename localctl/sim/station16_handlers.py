@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import call_result
 
+from localctl.sim.composite import schedule_periods
 from localctl.sim.endpoint import FollowUp
 from localctl.sim.ocpp_glue import handles, iso_utc
-from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v16, refusal_reason
+from localctl.sim.profile_rules import V16
+from localctl.sim.profiles import profile_from_v16
 
 if TYPE_CHECKING:
     from localctl.sim.config_store import KeyStore16
@@ -71,11 +73,12 @@ class Station16Handlers(_Base):
     def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> Any:
-        purpose = cs_charging_profiles["charging_profile_purpose"]
-        if refusal_reason(purpose, connector_id, connector_id in self.transaction_ids):
-            return call_result.SetChargingProfile(status="Rejected")
-        self.profiles.install(profile_from_v16(connector_id, cs_charging_profiles, self._clock()))
-        return call_result.SetChargingProfile(status="Accepted")
+        now = self._clock()
+        profile = profile_from_v16(connector_id, cs_charging_profiles, now)
+        running = self.transaction_ids.get(connector_id)
+        transaction_id = None if running is None else str(running)
+        reason = self.profiles.offer(profile, now, version=V16, transaction_id=transaction_id)
+        return call_result.SetChargingProfile(status="Rejected" if reason else "Accepted")
 
     @handles("ClearChargingProfile")
     def on_clear_charging_profile(self, **criteria: Any) -> Any:
@@ -91,14 +94,22 @@ class Station16Handlers(_Base):
     def on_get_composite_schedule(
         self, connector_id: int, duration: int, charging_rate_unit: str = "A", **_: Any
     ) -> Any:
+        if not 0 <= connector_id <= self.connectors:
+            return call_result.GetCompositeSchedule(status="Rejected")
         now = self._clock()
-        limit_a = self.profiles.limit_a(connector_id, now)
-        limit = limit_a if charging_rate_unit == "A" else limit_a * NOMINAL_VOLTAGE_V * 3
+        periods = schedule_periods(
+            self.profiles,
+            connector_id,
+            now,
+            duration,
+            rate_unit=charging_rate_unit,
+            phases=self.phases_of(connector_id),
+        )
         schedule = {
             "duration": duration,
             "start_schedule": iso_utc(now),
             "charging_rate_unit": charging_rate_unit,
-            "charging_schedule_period": [{"start_period": 0, "limit": round(limit, 1)}],
+            "charging_schedule_period": periods,
         }
         return call_result.GetCompositeSchedule(
             status="Accepted",

@@ -71,7 +71,7 @@ class SimStation201(Station201Handlers, SimStationBase):
         variables: Mapping[VariableName, str] | None = None,
         **options: Unpack[ConnectionOptions],
     ) -> None:
-        super().__init__(url, station_id, **options)
+        super().__init__(url, station_id, ports=evses, **options)
         self.evses = evses
         self.variables = VariableStore201(variables)
         self.transactions: dict[int, Transaction201] = {}

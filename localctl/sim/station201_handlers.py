@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v201 import call, call_result
 
+from localctl.sim.composite import schedule_periods
 from localctl.sim.endpoint import FollowUp
 from localctl.sim.ocpp_glue import handles, iso_utc
-from localctl.sim.profiles import NOMINAL_VOLTAGE_V, profile_from_v201, refusal_reason
+from localctl.sim.profile_rules import V201
+from localctl.sim.profiles import profile_from_v201
 
 if TYPE_CHECKING:
     from localctl.sim.config_store import VariableStore201
@@ -93,13 +95,15 @@ class Station201Handlers(_Base):
     def on_set_charging_profile(
         self, evse_id: int, charging_profile: dict[str, Any], **_: Any
     ) -> Any:
-        purpose = charging_profile["charging_profile_purpose"]
-        reason = refusal_reason(purpose, evse_id, evse_id in self.transactions)
+        now = self._clock()
+        profile = profile_from_v201(evse_id, charging_profile, now)
+        running = self.transactions.get(evse_id)
+        transaction_id = None if running is None else running.transaction_id
+        reason = self.profiles.offer(profile, now, version=V201, transaction_id=transaction_id)
         if reason is not None:
             return call_result.SetChargingProfile(
                 status="Rejected", status_info={"reason_code": reason}
             )
-        self.profiles.install(profile_from_v201(evse_id, charging_profile, self._clock()))
         return call_result.SetChargingProfile(status="Accepted")
 
     @handles("ClearChargingProfile")
@@ -122,15 +126,25 @@ class Station201Handlers(_Base):
     def on_get_composite_schedule(
         self, duration: int, evse_id: int, charging_rate_unit: str = "A", **_: Any
     ) -> Any:
+        if not 0 <= evse_id <= self.evses:
+            return call_result.GetCompositeSchedule(
+                status="Rejected", status_info={"reason_code": "UnknownEVSE"}
+            )
         now = self._clock()
-        limit_a = self.profiles.limit_a(evse_id, now)
-        limit = limit_a if charging_rate_unit == "A" else limit_a * NOMINAL_VOLTAGE_V * 3
+        periods = schedule_periods(
+            self.profiles,
+            evse_id,
+            now,
+            duration,
+            rate_unit=charging_rate_unit,
+            phases=self.phases_of(evse_id),
+        )
         schedule = {
             "evse_id": evse_id,
             "duration": duration,
             "schedule_start": iso_utc(now),
             "charging_rate_unit": charging_rate_unit,
-            "charging_schedule_period": [{"start_period": 0, "limit": round(limit, 1)}],
+            "charging_schedule_period": periods,
         }
         return call_result.GetCompositeSchedule(status="Accepted", schedule=schedule)
 

@@ -28,7 +28,9 @@ from localctl.sim.endpoint import (
 )
 from localctl.sim.errors import NotConnectedError, SimError, SubprotocolMismatchError
 from localctl.sim.ocpp_glue import utc_now
-from localctl.sim.profiles import ProfileStore
+from localctl.sim.profile_store import ProfileStore
+from localctl.sim.quirks import COMPLIANT, StationQuirks
+from localctl.sim.sharing import share_station_cap
 from localctl.sim.tasks import TaskSupervisor
 
 Clock = Callable[[], datetime]
@@ -55,6 +57,7 @@ class ConnectionOptions(TypedDict, total=False):
     open_timeout_s: float
     clock: Clock
     on_frame: FrameHook | None
+    quirks: StationQuirks
 
 
 class SimStationBase:
@@ -62,7 +65,9 @@ class SimStationBase:
 
     `subprotocols` is the offer list (default: the version the class speaks);
     `extra_headers` go into the handshake (e.g. basic auth); `reply_delay_s` delays every
-    answer; `clock` gives the time for timestamps and profiles; `on_frame` sees every frame.
+    answer; `clock` gives the time for timestamps and profiles; `on_frame` sees every frame;
+    `quirks` is how this station model deviates from the specification. `ports` is the
+    number of connectors (1.6) or EVSEs (2.0.1).
     """
 
     speaks: ClassVar[str]
@@ -80,6 +85,8 @@ class SimStationBase:
         open_timeout_s: float = 5.0,
         clock: Clock = utc_now,
         on_frame: FrameHook | None = None,
+        quirks: StationQuirks = COMPLIANT,
+        ports: int = 1,
     ) -> None:
         self.url = url
         self.station_id = station_id
@@ -88,7 +95,9 @@ class SimStationBase:
         self.call_log = CallLog()
         # How this station deviates from its normal answers; see `ReplyScript`.
         self.script = ReplyScript()
-        self.profiles = ProfileStore(identity.max_current_a)
+        self.profiles = ProfileStore(identity.max_current_a, ports=ports, quirks=quirks)
+        # Phases wired to each port, for limits reported in W; 3 unless the site says less.
+        self.port_phases: dict[int, int] = {}
         self._extra_headers = dict(extra_headers or {})
         self._reply_delay_s = reply_delay_s
         self._response_timeout_s = response_timeout_s
@@ -171,9 +180,33 @@ class SimStationBase:
     def subprotocol(self) -> str | None:
         return None if self._connection is None else self._connection.subprotocol
 
+    @property
+    def quirks(self) -> StationQuirks:
+        return self.profiles.quirks
+
     def current_limit_a(self, port: int) -> float:
-        """What the installed profiles and the hardware let this port draw now, per phase."""
+        """What the installed profiles and the hardware let this port draw now, per phase.
+
+        A station that ignores profiles offers its hardware maximum whatever it accepted.
+        """
+        if self.quirks.ignores_profiles:
+            return self.profiles.hardware_a(port)
         return self.profiles.limit_a(port, self._clock())
+
+    def offers_a(self, charging_ports: Sequence[int]) -> dict[int, float]:
+        """The pilot current offered to each port with a charging EV (oldest session first).
+
+        Each port gets what its own profiles allow, and together they stay within the
+        station-wide cap (see `sharing.py`).
+        """
+        now = self._clock()
+        if self.quirks.ignores_profiles:
+            return {port: self.profiles.hardware_a(port) for port in charging_ports}
+        wants_a = {port: self.profiles.port_limit_a(port, now) for port in charging_ports}
+        return share_station_cap(self.profiles.station_cap_a(now), wants_a)
+
+    def phases_of(self, port: int) -> int:
+        return self.port_phases.get(port, 3)
 
     async def _call(self, payload: object) -> Any:
         if self._endpoint is None:

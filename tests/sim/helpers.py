@@ -21,20 +21,29 @@ def tx_default_16(limit_a: float, stack_level: int = 0, profile_id: int = 1) -> 
 
 
 def profile_201(
-    purpose: str, limit: float, unit: str = "A", profile_id: int = 1
+    purpose: str,
+    limit: float,
+    unit: str = "A",
+    profile_id: int = 1,
+    *,
+    start_schedule: str | None = None,
+    **extra: object,
 ) -> dict[str, object]:
+    """Relative without `start_schedule`, else Absolute from it (K01.FR.40-41)."""
+    schedule: dict[str, object] = {
+        "id": 1,
+        "charging_rate_unit": unit,
+        "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+    }
+    if start_schedule is not None:
+        schedule["start_schedule"] = start_schedule
     return {
         "id": profile_id,
         "stack_level": 0,
         "charging_profile_purpose": purpose,
-        "charging_profile_kind": "Relative",
-        "charging_schedule": [
-            {
-                "id": 1,
-                "charging_rate_unit": unit,
-                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
-            }
-        ],
+        "charging_profile_kind": "Relative" if start_schedule is None else "Absolute",
+        "charging_schedule": [schedule],
+        **extra,
     }
 
 

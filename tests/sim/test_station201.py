@@ -5,6 +5,8 @@ from ocpp.v201 import call as call201
 from localctl.sim import SimStation201, StubCsms
 from tests.sim.helpers import profile_201
 
+SINCE_2026 = "2026-01-01T00:00:00Z"
+
 
 async def test_get_base_report_is_answered_then_notify_report_follows(csms: StubCsms) -> None:
     async with SimStation201(csms.url, "CS-201"):
@@ -32,7 +34,9 @@ async def test_station201_profiles_in_watts_are_limits_per_phase(csms: StubCsms)
             "CS-201",
             call201.SetChargingProfile(
                 evse_id=0,
-                charging_profile=profile_201("ChargingStationMaxProfile", 11040.0, unit="W"),
+                charging_profile=profile_201(
+                    "ChargingStationMaxProfile", 11040.0, "W", start_schedule=SINCE_2026
+                ),
             ),
         )
         composite = await csms.call("CS-201", call201.GetCompositeSchedule(duration=60, evse_id=1))
