@@ -117,9 +117,11 @@ EASTRON_SDM630 = RegisterMap(
     power_w=_phases(0x000C, 2, _INPUT, DataType.FLOAT32),
 )
 
-# Carlo Gavazzi EM24-DIN Communication Protocol (instantaneous variables, INT32 with the least
-# significant word first; weights: V x10, A x1000, W x10). The document allows function codes
-# 03 and 04 for these; 04 is used here.
+# Carlo Gavazzi EM24-DIN Communication Protocol, table 2.3-1 "instantaneous variables and
+# meters" (INT32; section 2.1: word order LSW -> MSW; weights V x10, A x1000, W x10). The
+# document allows function codes 03 and 04 for these; 04 is used here. Its overflow mark (most
+# significant word 7FFFh) is not special-cased: it decodes to millions of amperes, which errs on
+# the safe side (over limit) for fuse protection.
 CARLO_GAVAZZI_EM24 = RegisterMap(
     name="carlo_gavazzi_em24",
     source="Carlo Gavazzi EM24-DIN Communication Protocol, instantaneous variables table",
