@@ -130,14 +130,15 @@ CARLO_GAVAZZI_EM24 = RegisterMap(
     power_w=_phases(0x0012, 2, _INPUT, DataType.INT32, word_order=WordOrder.LITTLE, scale=0.1),
 )
 
-# ABB B23/B24 user manual, chapter "Communication with Modbus", instantaneous values at
-# 5B00h.. (holding registers, function code 03, high word first). Voltage and current are
-# unsigned 32-bit (0.1 V, 0.01 A); active power is read as signed 32-bit (0.01 W) because it
-# changes sign with the direction of flow. Uncertain: one third-party register list gives power
-# as unsigned; the signed reading is the one that matches an export, but check on a real meter.
+# ABB B23/B24 User Manual (2CMC485003M0201), "Communication with Modbus", instantaneous values
+# at 5B00h.. (holding registers, function code 03, high word first): voltage uint32 in 0.1 V,
+# current uint32 in 0.01 A, active power in 0.01 W. Power is read as signed 32-bit: it turns
+# negative on export, and the worked example of the same 5B00h block in the ABB A43/A44 manual
+# (same meter family) decodes its power registers as signed. One third-party register list
+# shows B23 power as unsigned; check on a real meter if you export.
 ABB_B23_B24 = RegisterMap(
     name="abb_b23_b24",
-    source="ABB B23/B24 User Manual, Communication with Modbus, instantaneous values 5B00h",
+    source="ABB B23/B24 User Manual 2CMC485003M0201, Communication with Modbus, 5B00h",
     voltage_v=_phases(0x5B00, 2, _HOLDING, DataType.UINT32, word_order=WordOrder.BIG, scale=0.1),
     current_a=_phases(0x5B0C, 2, _HOLDING, DataType.UINT32, word_order=WordOrder.BIG, scale=0.01),
     power_w=_phases(0x5B16, 2, _HOLDING, DataType.INT32, word_order=WordOrder.BIG, scale=0.01),
