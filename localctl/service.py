@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Coroutine
 
+from localctl.clocks import Clocks
 from localctl.config.model import LocalctlConfig
+from localctl.control.loop import ControlLoop
+from localctl.control.registry import StationRegistry
 from localctl.inputs.modbus.ems_server import ControllerStatus, EmsModbusServer
 from localctl.inputs.modbus.ems_server import SiteSnapshot as EmsSnapshot
 from localctl.inputs.modbus.meter import MeterPoller
@@ -30,6 +30,7 @@ from localctl.inputs.mqtt.telemetry import (
     TelemetrySnapshot,
 )
 from localctl.io.relay_server import RelayServer
+from localctl.relay.events import LinkEvent
 from localctl.relay.schemas import SchemaRegistry, actions_of
 from localctl.relay.versions import OcppVersion
 from localctl.site.state import InputStatus, InputTransition, SiteSnapshot, SiteState
@@ -41,13 +42,6 @@ _STATUS_MEANING = {
     InputStatus.STALE: "stale: its node is assumed at its limit, no increases below it",
     InputStatus.LOST: "lost: EVSEs below its node fall back to their floors",
 }
-
-
-@dataclass
-class Clocks:
-    monotonic: Callable[[], float] = time.monotonic
-    wall: Callable[[], float] = time.time
-    rng: random.Random = field(default_factory=random.Random)
 
 
 class Controller:
@@ -64,7 +58,17 @@ class Controller:
             control.meter_lost_s,
             self.clocks.monotonic,
         )
-        self.relay = RelayServer(config.relay, self.schemas, clock=self.clocks.monotonic)
+        self.registry: StationRegistry | None = None
+        self.loop: ControlLoop | None = None
+        if config.site is not None:
+            self.registry = StationRegistry(
+                config.site, config.stations, self.clocks.monotonic, self.clocks.wall
+            )
+        self.relay = RelayServer(
+            config.relay, self.schemas, clock=self.clocks.monotonic, listener=self._on_link_event
+        )
+        if config.site is not None and self.registry is not None:
+            self.loop = ControlLoop(config, self.relay, self.site_state, self.registry, self.clocks)
         self.mqtt = MqttClient(config.mqtt) if config.mqtt is not None else None
         self.ems_server: EmsModbusServer | None = None
         self.telemetry: TelemetryPublisher | None = None
@@ -121,7 +125,17 @@ class Controller:
             await stack.enter_async_context(self.ems_server)
             workers.append(self.ems_server.watch())
         workers.append(self._watch_inputs())
+        if self.loop is not None:
+            workers.append(self.loop.run())
         return workers
+
+    def _on_link_event(self, station_id: str, event: LinkEvent) -> None:
+        if self.registry is None:
+            return
+        self.registry.on_link_event(station_id, event)
+        if self.registry.changed and self.loop is not None:
+            self.registry.changed = False
+            self.loop.wake()
 
     async def _watch_inputs(self) -> None:
         """Log and publish every input status transition, once."""
@@ -151,8 +165,30 @@ class Controller:
             }
             for m in snapshot.meters
         }
-        stations = {station_id: {"connected": True} for station_id in self.relay.station_ids}
-        return TelemetrySnapshot(site=site, meters=meters, stations=stations)
+        stations: dict[str, JsonObject] = {
+            station_id: {"connected": True} for station_id in self.relay.station_ids
+        }
+        return TelemetrySnapshot(
+            site=site, evses=self._evse_telemetry(), meters=meters, stations=stations
+        )
+
+    def _evse_telemetry(self) -> dict[str, JsonObject]:
+        report = self.loop.last if self.loop is not None else None
+        if report is None:
+            return {}
+        modes = report.control_input.evse_modes
+        draws = self.registry.ev_draw_a() if self.registry is not None else {}
+        return {
+            evse_id: {
+                "limit_a": wanted.limit_a,
+                "phases": wanted.phases,
+                "bound_by": report.wanted.why.get(evse_id, ""),
+                "mode": modes[evse_id].value if evse_id in modes else "normal",
+                "reason": report.control_input.mode_reasons.get(evse_id, ""),
+                "draw_a": list(draws.get(evse_id, (0.0, 0.0, 0.0))),
+            }
+            for evse_id, wanted in report.wanted.evses.items()
+        }
 
     def _ems_snapshot(self) -> EmsSnapshot:
         snapshot = self.site_state.snapshot()

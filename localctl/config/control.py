@@ -49,6 +49,13 @@ class ControlConfig(StrictModel):
         description="when not every EV can get its minimum: how long one waits at most (s)",
     )
 
+    lease_s: float | None = Field(
+        None,
+        gt=0,
+        description="how long a dynamic limit lasts unless renewed (s); when the controller stops, "
+        "stations are back on their floors after at most this; default: the profile strategy's",
+    )
+
     @model_validator(mode="after")
     def _lost_after_stale(self) -> ControlConfig:
         if self.meter_lost_s <= self.meter_stale_s:

@@ -20,6 +20,7 @@ Default strategy (OCPP 1.6 section 3.13, OCPP 2.0.1 block K):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +40,12 @@ class ProfileStrategy:
     """False for stations that mishandle TxProfile: TxDefaultProfile is used throughout"""
     min_increase_a: float = 1.0
     """smaller increases are not sent (decreases always are): stops chatter"""
+
+    def with_lease(self, lease_s: float | None) -> ProfileStrategy:
+        """This strategy with another lease length; renewal at half of it."""
+        if lease_s is None:
+            return self
+        return dataclasses.replace(self, lease_s=lease_s, renew_before_s=lease_s / 2)
 
     def __post_init__(self) -> None:
         if not 0 <= self.floor_stack_level < self.station_lease_stack_level:

@@ -61,7 +61,7 @@ def build_control_input(
     node_modes: dict[str, tuple[EvseMode, str]] = {}
     for view in snapshot.meters:
         _escalate(node_modes, view.node_id, *_meter_mode(view))
-    limits = {node.id: list(_static_limits(node, config)) for node in config.nodes}
+    limits = {node.id: list(_static_limits(node)) for node in config.nodes}
     for ems in snapshot.ems_limits:
         if not ems.expired:
             limits[ems.node_id].append(
@@ -81,6 +81,16 @@ def build_control_input(
     return ControlInput(Site(nodes, evses), modes, reasons)
 
 
+def static_site(config: SiteConfig) -> Site:
+    """The site as the fallback floors must see it: fuses and power limits only (no EMS, no
+    live measurement), and each node's `floor_reserve_a` as its non-EV load."""
+    nodes = tuple(
+        Node(n.id, n.parent, _static_limits(n), n.floor_reserve_a, config.voltage_v(n))
+        for n in config.nodes
+    )
+    return Site(nodes, tuple(_evse(e) for e in config.evses))
+
+
 def grid_draw_a(evse: EvseConfig, conductor_current_a: tuple[float, ...]) -> PhaseValues:
     """Per grid phase, what an EVSE draws given the current on each of its conductors."""
     draw = [0.0, 0.0, 0.0]
@@ -89,7 +99,7 @@ def grid_draw_a(evse: EvseConfig, conductor_current_a: tuple[float, ...]) -> Pha
     return (draw[0], draw[1], draw[2])
 
 
-def _static_limits(node: NodeConfig, config: SiteConfig) -> tuple[NodeLimit, ...]:
+def _static_limits(node: NodeConfig) -> tuple[NodeLimit, ...]:
     return (NodeLimit("fuse", max_current_a=node.fuse_a, max_power_w=node.power_limit_w),)
 
 

@@ -1,0 +1,270 @@
+"""The control loop: every period, and at once when a station event calls for it.
+
+Each cycle: inputs snapshot -> optimizer input (fail-safe modes) -> allocation -> wanted
+limits (floors, CSMS composition) -> changes (decreases first) -> SetChargingProfile through
+each station's sending queue. Increases go out only once every decrease of the cycle has been
+answered, or the cycle's decrease wait ran out, in which case they wait for the next cycle.
+A failed cycle is logged and the loop goes on: while it fails, leases run out and stations
+fall back to their floors, which is the safe state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from localctl.clocks import Clocks
+from localctl.config.model import LocalctlConfig
+from localctl.config.site import SiteConfig
+from localctl.control.limits import (
+    CycleInputs,
+    WantedLimits,
+    evse_key,
+    floor_key,
+    lease_key,
+    wanted_limits,
+)
+from localctl.control.planner import InstalledLimit, LimitChange, WantedLimit, plan_changes
+from localctl.control.profile_builder import LimitTarget, build_profile
+from localctl.control.registry import StationRegistry, StationRuntime
+from localctl.control.strategy import STRATEGIES, ProfileStrategy
+from localctl.io.relay_server import RelayServer
+from localctl.io.station_link import OwnCallError
+from localctl.model.composite import composite_limit_at
+from localctl.site.state import SiteState
+from localctl.site.to_optimizer import ControlInput, build_control_input, static_site
+from optimizer import Allocation, AllocatorState, Options, allocate
+from optimizer.fallback import fallback_plan
+
+log = logging.getLogger("localctl.control")
+
+_DECREASE_WAIT_S = 10.0
+_REJECTED_RETRY_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """What the last cycle decided, for telemetry and 'why does this EVSE get what it gets'."""
+
+    monotonic_s: float
+    control_input: ControlInput
+    allocation: Allocation
+    wanted: WantedLimits
+
+
+class ControlLoop:
+    def __init__(
+        self,
+        config: LocalctlConfig,
+        relay: RelayServer,
+        site_state: SiteState,
+        registry: StationRegistry,
+        clocks: Clocks,
+    ) -> None:
+        assert config.site is not None, "the control loop needs a site"
+        self._config = config
+        self._site: SiteConfig = config.site
+        self._relay = relay
+        self._site_state = site_state
+        self._registry = registry
+        self._clocks = clocks
+        control = config.control
+        self._options = Options(
+            max_increase_a_per_cycle=control.max_increase_a_per_cycle,
+            period_s=control.period_s,
+            rotation_interval_s=control.rotation_interval_s,
+            unused_margin_a=control.unused_margin_a,
+            probe_interval_s=control.probe_interval_s,
+        )
+        plan = fallback_plan(static_site(self._site), self._options)
+        self.floors_a = {floor.evse_id: floor.floor_a for floor in plan.floors}
+        self._allocator_state = AllocatorState()
+        self._installed: dict[str, InstalledLimit] = {}
+        self._installed_for: dict[str, tuple[float | None, str | None]] = {}
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._retry_after_s: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self.last: CycleReport | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                try:
+                    await self.cycle()
+                except Exception:  # a bug in one cycle must not stop control; leases lapse safely
+                    log.exception("control cycle failed")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._config.control.period_s):
+                        await self._wake.wait()
+                self._wake.clear()
+        finally:
+            for task in self._in_flight.values():
+                task.cancel()
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def cycle(self) -> None:
+        now_s = self._clocks.monotonic()
+        control_input = build_control_input(
+            self._site,
+            self._config.control,
+            self._site_state.snapshot(),
+            self._registry.ev_draw_a(),
+        )
+        sessions = self._registry.sessions()
+        allocation = allocate(
+            control_input.site, sessions, now_s, self._options, self._allocator_state
+        )
+        self._allocator_state = allocation.state
+        self._forget_stale_installs()
+        wanted = wanted_limits(
+            self._site,
+            self._config.stations,
+            CycleInputs(
+                allocation=allocation,
+                evse_modes=control_input.evse_modes,
+                floors_a=self.floors_a,
+                installed=self._installed,
+                csms_evse_limit_a=self._csms_evse_limits(),
+                csms_station_limit_a=self._csms_station_limits(),
+                with_session=frozenset(s.evse_id for s in sessions),
+            ),
+        )
+        self.last = CycleReport(now_s, control_input, allocation, wanted)
+        changes = self._changes(wanted, now_s)
+        await self._send([c for c in changes if c[1].is_decrease], wait=True)
+        if not any(not task.done() for task in self._in_flight.values()):
+            await self._send([c for c in changes if not c[1].is_decrease], wait=False)
+
+    # -- what to send ------------------------------------------------------------------------
+
+    def _changes(
+        self, wanted: WantedLimits, now_s: float
+    ) -> list[tuple[StationRuntime, LimitChange]]:
+        changes = []
+        for station in self._registry.stations.values():
+            if not station.connected:
+                continue
+            strategy = self._strategy(station)
+            wanted_here = {evse_key(e): wanted.evses[e] for e in station.config.evses.values()}
+            wanted_here[lease_key(station.config.id)] = wanted.stations[station.config.id]
+            floor = wanted.floors[station.config.id]
+            wanted_here[floor_key(station.config.id)] = floor
+            for change in plan_changes(wanted_here, self._installed, strategy, now_s):
+                if change.key in self._in_flight or self._retry_after_s.get(change.key, 0) > now_s:
+                    continue
+                changes.append((station, change))
+        return changes
+
+    def _forget_stale_installs(self) -> None:
+        """A limit counts as installed for one connection of its station and, on an EVSE, for
+        one transaction (a TxProfile ends with its transaction): otherwise it is sent again."""
+        for station in self._registry.stations.values():
+            expected: dict[str, str | None] = {
+                evse_key(evse.config.id): evse.transaction_id for evse in station.evses.values()
+            }
+            expected[lease_key(station.config.id)] = expected[floor_key(station.config.id)] = None
+            for key, transaction_id in expected.items():
+                if self._installed_for.get(key) != (station.connected_at_s, transaction_id):
+                    self._installed.pop(key, None)
+
+    def _csms_evse_limits(self) -> dict[str, float]:
+        now = datetime.fromtimestamp(self._clocks.wall(), UTC)
+        limits = {}
+        for station in self._registry.stations.values():
+            if not station.csms_profiles:
+                continue
+            for ocpp_id, evse in station.evses.items():
+                limit_a, _ = composite_limit_at(
+                    station.csms_profiles.values(), now, ocpp_id, self._site.nominal_voltage_v,
+                    evse.config.phases, transaction_id=evse.transaction_id,
+                )  # fmt: skip
+                if limit_a is not None:
+                    limits[evse.config.id] = limit_a
+        return limits
+
+    def _csms_station_limits(self) -> dict[str, float]:
+        now = datetime.fromtimestamp(self._clocks.wall(), UTC)
+        limits = {}
+        for station_id, station in self._registry.stations.items():
+            if station.csms_profiles:
+                limit_a, _ = composite_limit_at(
+                    station.csms_profiles.values(), now, 0, self._site.nominal_voltage_v, 3
+                )
+                if limit_a is not None:
+                    limits[station_id] = limit_a
+        return limits
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _send(self, changes: list[tuple[StationRuntime, LimitChange]], *, wait: bool) -> None:
+        for station, change in changes:
+            task = asyncio.create_task(self._send_one(station, change))
+            self._in_flight[change.key] = task
+            task.add_done_callback(functools.partial(self._sent, change.key))
+        if wait and self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=_DECREASE_WAIT_S)
+
+    def _sent(self, key: str, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending %s failed", key, exc_info=task.exception())
+
+    async def _send_one(self, station: StationRuntime, change: LimitChange) -> None:
+        assert station.version is not None
+        strategy = self._strategy(station)
+        target = self._target(station, change.key)
+        now = datetime.fromtimestamp(self._clocks.wall(), UTC)
+        spec = build_profile(
+            target, change.limit_a, change.phases, strategy, now=now,
+            nominal_voltage_v=self._site.nominal_voltage_v,
+        )  # fmt: skip
+        station_id = station.config.id
+        try:
+            answer = await self._relay.call(
+                station_id,
+                "SetChargingProfile",
+                spec.to_payload(station.version),
+                coalesce_key=change.key,
+            )
+        except OwnCallError as exc:
+            log.warning(
+                "%s: limit %s not delivered: %s",
+                station_id,
+                change.key,
+                exc,
+                extra={"station_id": station_id},
+            )
+            return
+        if answer.get("status") != "Accepted":
+            log.warning(
+                "%s rejected %s at %.1f A: %s", station_id, change.key, change.limit_a, answer,
+                extra={"station_id": station_id},
+            )  # fmt: skip
+            self._retry_after_s[change.key] = self._clocks.monotonic() + _REJECTED_RETRY_S
+            return
+        lease_until_s = (
+            math.inf if target.kind == "floor" else self._clocks.monotonic() + strategy.lease_s
+        )
+        self._installed[change.key] = InstalledLimit(change.limit_a, change.phases, lease_until_s)
+        self._installed_for[change.key] = (station.connected_at_s, target.transaction_id)
+
+    def _strategy(self, station: StationRuntime) -> ProfileStrategy:
+        return STRATEGIES[station.config.profile].with_lease(self._config.control.lease_s)
+
+    def _target(self, station: StationRuntime, key: str) -> LimitTarget:
+        kind, _, name = key.partition(":")
+        if kind != "evse":
+            return LimitTarget(kind)
+        ocpp_id, evse = next((n, e) for n, e in station.evses.items() if e.config.id == name)
+        return LimitTarget("evse", ocpp_id, evse.transaction_id)
+
+
+__all__ = ["ControlLoop", "CycleReport", "WantedLimit"]
