@@ -34,13 +34,13 @@ def map_registers(register_map: RegisterMap) -> tuple[Register, ...]:
     )
 
 
-def _spans(register: Register) -> tuple[FunctionCode, int, int]:
+def _span(register: Register) -> tuple[FunctionCode, int, int]:
     """(function code, first address, address after the last) of a register and its scale."""
     return (register.function_code, register.address, register.address + register.word_count)
 
 
 def _needed_spans(registers: Iterable[Register]) -> list[tuple[FunctionCode, int, int]]:
-    spans = {_spans(register) for register in registers}
+    spans = {_span(register) for register in registers}
     spans |= {
         (register.function_code, register.scale_factor_address, register.scale_factor_address + 1)
         for register in registers
