@@ -302,7 +302,7 @@ def baseline_table(instances: int, size: int) -> None:
 def main(argv: Sequence[str]) -> None:
     quick = "--quick" in argv
     print(f"Machine: {machine()}")
-    timing_table((10, 100, 1000) if quick else (10, 100, 1000, 5000), 3 if quick else 7)
+    timing_table((10, 100, 1000) if quick else (10, 100, 1000, 5000), 3 if quick else 15)
     quality_table(10 if quick else 50, 30)
     baseline_table(5 if quick else 20, 200)
 

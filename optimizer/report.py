@@ -44,17 +44,15 @@ def _idle(evse: Evse) -> result.EvseAllocation:
 def _allocation(
     evse: Evse, grid_phases: tuple[int, ...], limit_a: float, reason: str
 ) -> result.EvseAllocation:
-    per_conductor = tuple(limit_a if phase in grid_phases else 0.0 for phase in evse.phase_map)
-    grid = [0.0, 0.0, 0.0]
-    for phase in grid_phases:
-        grid[phase] = limit_a
+    per_conductor = tuple([limit_a if phase in grid_phases else 0.0 for phase in evse.phase_map])
+    grid = (
+        limit_a if 0 in grid_phases else 0.0,
+        limit_a if 1 in grid_phases else 0.0,
+        limit_a if 2 in grid_phases else 0.0,
+    )
+    # Positional: this runs once per EVSE per cycle.
     return result.EvseAllocation(
-        evse_id=evse.evse_id,
-        limit_a=limit_a,
-        current_a=per_conductor,
-        grid_current_a=(grid[0], grid[1], grid[2]),
-        phases=len(grid_phases),
-        bound_by=reason,
+        evse.evse_id, limit_a, per_conductor, grid, len(grid_phases), reason
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from optimizer.errors import InvalidInputError
-from optimizer.model import Evse, Node, Site
+from optimizer.model import NO_LOAD, Evse, Node, Site
 
 PHASE_NAMES = ("L1", "L2", "L3")
 POWER = -1
@@ -170,6 +170,8 @@ def _subtree_non_ev_load(nodes: dict[str, Node]) -> dict[str, tuple[float, float
     totals = {node_id: [0.0, 0.0, 0.0] for node_id in nodes}
     for node_id in sorted(nodes):
         load = nodes[node_id].non_ev_load_a
+        if load == NO_LOAD:
+            continue
         for ancestor in _path_to_root(node_id, nodes):
             for phase in range(3):
                 totals[ancestor][phase] += load[phase]
