@@ -35,7 +35,7 @@ def map_registers(register_map: RegisterMap) -> tuple[Register, ...]:
 
 
 def _span(register: Register) -> tuple[FunctionCode, int, int]:
-    """(function code, first address, address after the last) of a register and its scale."""
+    """(function code, first address, address after the last word) of one register."""
     return (register.function_code, register.address, register.address + register.word_count)
 
 
