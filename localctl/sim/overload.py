@@ -55,7 +55,7 @@ class OverloadTracker:
         self.tolerance_a = tolerance_a
         self.elapsed_s = 0.0
         self.node_ids = tuple(fuses_a)
-        self.phases = {
+        self.phases: dict[tuple[str, str], PhaseOverload] = {
             (node_id, phase): PhaseOverload(node_id, phase, fuse_a)
             for node_id, fuses in fuses_a.items()
             for phase, fuse_a in zip(GRID_PHASES, fuses, strict=True)
