@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -29,7 +28,8 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from localctl.inputs.mqtt.config import MqttConfig, MqttTlsConfig
+from localctl.inputs.mqtt.config import MqttConfig
+from localctl.inputs.mqtt.tls import tls_context
 
 __all__ = ["MqttClient", "MqttMessage", "topic_matches"]
 
@@ -56,30 +56,6 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
     return bool(paho.topic_matches_sub(topic_filter, topic))
 
 
-class _SocketClosedOnFailedHandshake(ssl.SSLSocket):
-    """paho drops the socket without closing it when the TLS handshake fails (a wrong CA, a
-    plain-TCP port), leaking a file descriptor on every reconnection attempt; close it here."""
-
-    def do_handshake(self, block: bool = False) -> None:
-        try:
-            super().do_handshake(block)
-        except BaseException:
-            self.close()
-            raise
-
-
-def tls_context(tls: MqttTlsConfig) -> ssl.SSLContext:
-    """The SSL context for `tls`: the CA file (or system CAs), client certificate, checks."""
-    context = ssl.create_default_context(cafile=tls.ca_file)
-    context.sslsocket_class = _SocketClosedOnFailedHandshake
-    if tls.cert_file is not None and tls.key_file is not None:
-        context.load_cert_chain(tls.cert_file, tls.key_file)
-    if not tls.verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class MqttClient:
     """One connection to the broker with reconnect, restored subscriptions and a status topic.
 
@@ -90,7 +66,7 @@ class MqttClient:
     def __init__(self, config: MqttConfig, *, environ: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.status_topic = f"{config.base_topic}/status"
-        self._handlers: dict[str, MessageHandler] = {}
+        self._handlers: dict[str, list[MessageHandler]] = {}
         self._connected_callbacks: list[Callable[[], None]] = []
         self._disconnected_callbacks: list[Callable[[], None]] = []
         self._pending_suback_mids: set[int] = set()
@@ -112,8 +88,9 @@ class MqttClient:
 
         The subscription is made now if connected and again after every reconnect.
         """
-        self._handlers[topic_filter] = handler
-        if self._connected:
+        known_filter = topic_filter in self._handlers
+        self._handlers.setdefault(topic_filter, []).append(handler)
+        if self._connected and not known_filter:
             self._send_subscriptions([topic_filter])
 
     def on_connected(self, callback: Callable[[], None]) -> None:
@@ -287,9 +264,10 @@ class MqttClient:
             self._ready.clear()
 
     def _dispatch(self, message: MqttMessage) -> None:
-        for topic_filter, handler in list(self._handlers.items()):
+        for topic_filter, handlers in list(self._handlers.items()):
             if topic_matches(topic_filter, message.topic):
-                self._run_guarded(handler, message)
+                for handler in list(handlers):
+                    self._run_guarded(handler, message)
 
     @staticmethod
     def _run_guarded(callback: Callable[..., None], *args: object) -> None:

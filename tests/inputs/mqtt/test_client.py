@@ -137,3 +137,21 @@ def test_missing_password_variable_is_a_config_error_naming_it(broker: Broker) -
     assert "LOCALCTL_NO_SUCH_VARIABLE" not in os.environ
     with pytest.raises(MqttConfigError, match="LOCALCTL_NO_SUCH_VARIABLE is not set"):
         MqttClient(config, environ={})
+
+
+async def test_every_handler_of_a_topic_gets_the_message_even_if_one_fails(
+    client: MqttClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    received: asyncio.Queue[str] = asyncio.Queue()
+
+    def broken(message: MqttMessage) -> None:
+        raise ValueError(message.topic)
+
+    client.subscribe("localctl/both", broken)
+    client.subscribe("localctl/both", lambda m: received.put_nowait("first"))
+    client.subscribe("localctl/+", lambda m: received.put_nowait("wildcard"))
+    await client.wait_ready()
+    client.publish("localctl/both", b"x")
+    got = {await asyncio.wait_for(received.get(), WAIT_S) for _ in range(2)}
+    assert got == {"first", "wildcard"}
+    assert "handler" in caplog.text and "ValueError: localctl/both" in caplog.text
