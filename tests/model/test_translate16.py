@@ -82,7 +82,10 @@ def test_session_starts_when_the_csms_gives_the_transaction_id() -> None:
 
 def test_a_start_answered_by_a_callerror_starts_nothing() -> None:
     translator = StationTranslator("cp1", V16)
-    start = '[2,"18","StartTransaction",{"connectorId":1,"idTag":"X","meterStart":0,"timestamp":"2026-03-01T10:00:00Z"}]'
+    start = (
+        '[2,"18","StartTransaction",{"connectorId":1,"idTag":"X","meterStart":0,'
+        '"timestamp":"2026-03-01T10:00:00Z"}]'
+    )
     error = '[4,"18","InternalError","CSMS down",{}]'
     late = '[3,"18",{"idTagInfo":{"status":"Accepted"},"transactionId":1}]'
     frames = [
@@ -117,7 +120,10 @@ def test_stop_ends_the_session_on_its_connector_with_its_transaction_data() -> N
 
 
 def test_stop_of_an_unknown_transaction_still_ends_it_without_an_evse() -> None:
-    stop = '[2,"9","StopTransaction",{"transactionId":5,"meterStop":10,"timestamp":"2026-03-01T11:00:00Z","reason":"EVDisconnected"}]'
+    stop = (
+        '[2,"9","StopTransaction",{"transactionId":5,"meterStop":10,'
+        '"timestamp":"2026-03-01T11:00:00Z","reason":"EVDisconnected"}]'
+    )
     (event,) = feed(StationTranslator("cp1", V16), station(stop))
     assert event == SessionEnded(
         "cp1", None, "5", "EVDisconnected", 10.0, datetime(2026, 3, 1, 11, tzinfo=UTC)
@@ -149,7 +155,8 @@ def test_meter_values_per_phase_in_strings_with_units() -> None:
 
 
 def test_meter_values_of_connector_0_are_the_station_meter() -> None:
-    frame = """[2,"31","MeterValues",{"connectorId":0,"meterValue":[{"timestamp":"2026-03-01T10:05:00Z",
+    frame = """[2,"31","MeterValues",{"connectorId":0,
+      "meterValue":[{"timestamp":"2026-03-01T10:05:00Z",
       "sampledValue":[{"value":"40.2","measurand":"Current.Import","unit":"A","location":"Inlet"}]}]}]"""
     (sample,) = feed(StationTranslator("cp1", V16), station(frame))
     assert isinstance(sample, MeterSample)
@@ -157,7 +164,10 @@ def test_meter_values_of_connector_0_are_the_station_meter() -> None:
 
 
 def test_unreadable_status_notification_is_a_problem_not_an_exception() -> None:
-    frame = '[2,"5","StatusNotification",{"connectorId":"one","errorCode":"NoError","status":"Available"}]'
+    frame = (
+        '[2,"5","StatusNotification",{"connectorId":"one","errorCode":"NoError",'
+        '"status":"Available"}]'
+    )
     (event,) = feed(StationTranslator("cp1", V16), station(frame))
     assert isinstance(event, TranslationProblem)
     assert event.action == "StatusNotification" and "connectorId" in event.description

@@ -30,7 +30,8 @@ def feed(translator: StationTranslator, *texts: str) -> list[ModelEvent]:
     return events
 
 
-STARTED = """[2,"100","TransactionEvent",{"eventType":"Started","timestamp":"2026-03-01T10:00:00.000Z",
+STARTED = """[2,"100","TransactionEvent",{"eventType":"Started",
+  "timestamp":"2026-03-01T10:00:00.000Z",
   "triggerReason":"CablePluggedIn","seqNo":0,
   "transactionInfo":{"transactionId":"f3b1c0de-0001","chargingState":"EVConnected"},
   "evse":{"id":2,"connectorId":1},"idToken":{"idToken":"04A2B3C4D5","type":"ISO14443"},
@@ -151,6 +152,9 @@ def test_charging_limit_from_an_ems_is_reported_with_its_schedule() -> None:
 
 
 def test_transaction_event_without_transaction_info_is_a_problem() -> None:
-    frame = '[2,"8","TransactionEvent",{"eventType":"Updated","timestamp":"2026-03-01T10:00:00Z","triggerReason":"Trigger","seqNo":3}]'
+    frame = (
+        '[2,"8","TransactionEvent",{"eventType":"Updated","timestamp":"2026-03-01T10:00:00Z",'
+        '"triggerReason":"Trigger","seqNo":3}]'
+    )
     (event,) = feed(StationTranslator("cs1", V201), frame)
     assert isinstance(event, TranslationProblem)

@@ -201,7 +201,10 @@ def test_observe_never_raises_on_any_payload(
 
 def test_a_result_is_matched_to_its_call_by_the_callers_side_and_id() -> None:
     translator = StationTranslator("cp1", V16)
-    start = '[2,"7","StartTransaction",{"connectorId":1,"idTag":"A","meterStart":0,"timestamp":"2026-03-01T10:00:00Z"}]'
+    start = (
+        '[2,"7","StartTransaction",{"connectorId":1,"idTag":"A","meterStart":0,'
+        '"timestamp":"2026-03-01T10:00:00Z"}]'
+    )
     translator.observe(relayed(start, V16))
     # An answer coming from the station cannot answer the station's own call.
     wrong_side = relayed('[3,"7",{"idTagInfo":{"status":"Accepted"},"transactionId":1}]', V16)
@@ -219,7 +222,10 @@ def test_a_result_is_matched_to_its_call_by_the_callers_side_and_id() -> None:
 def test_pending_calls_are_bounded() -> None:
     translator = StationTranslator("cp1", V16)
     for number in range(100):
-        start = f'[2,"s{number}","StartTransaction",{{"connectorId":1,"idTag":"A","meterStart":0,"timestamp":"2026-03-01T10:00:00Z"}}]'
+        start = (
+            f'[2,"s{number}","StartTransaction",{{"connectorId":1,"idTag":"A","meterStart":0,'
+            '"timestamp":"2026-03-01T10:00:00Z"}]'
+        )
         translator.observe(relayed(start, V16))
     answer = '[3,"s0",{"idTagInfo":{"status":"Accepted"},"transactionId":1}]'
     assert translator.observe(relayed(answer, V16, Side.CSMS, "StartTransaction")) == []
