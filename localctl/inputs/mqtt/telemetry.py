@@ -6,6 +6,9 @@ steady site costs nothing; after every (re)connection everything is sent again, 
 broker may have restarted and lost its retained messages. An id that leaves the snapshot has
 its retained message cleared (an empty payload).
 
+Events (fail-safe transitions such as a meter going stale) are not state: they go out at once,
+not retained, on `<base>/events`, so a subscriber sees each one exactly when it happens.
+
 The content comes from a snapshot function the control loop provides; this module only
 serialises and publishes it.
 """
@@ -91,6 +94,10 @@ class TelemetryPublisher:
         self._last_published: dict[str, bytes] = {}
         self._changed = asyncio.Event()
         client.on_connected(self._republish_all)
+
+    def publish_event(self, event: JsonObject) -> None:
+        """Publish one event on `<base>/events` now (not retained); returns at once."""
+        self._client.publish(f"{self._base_topic}/events", to_json(event))
 
     def notify_changed(self) -> None:
         """Ask for a sample now; returns at once. Many calls before the sample make one."""

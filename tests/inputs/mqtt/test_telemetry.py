@@ -173,3 +173,13 @@ async def test_notified_change_is_published_at_once_and_identical_samples_are_no
         await observer.wait_for("localctl/site", lambda p: b"hold" in p)
     assert len(observer.on("localctl/site")) == 2
     assert observer.on("localctl/evse/a1") == [telemetry_messages("x", SNAPSHOT)["x/evse/a1"]]
+
+
+def test_events_go_out_at_once_and_are_not_retained() -> None:
+    publisher = RecordingPublisher()
+    telemetry = TelemetryPublisher(publisher, "lc", Snapshots(), interval_s=10)
+    event = {"input_id": "grid", "previous": "fresh", "current": "stale", "at": "..."}
+    telemetry.publish_event(event)
+    telemetry.publish_event(event)  # events are never deduplicated
+    payload = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    assert publisher.sent == [("lc/events", payload, False)] * 2
