@@ -174,6 +174,7 @@ class AllocatorState:
     evses: tuple[EvseState, ...] = field(default_factory=tuple)
 
     def get(self, evse_id: str) -> EvseState | None:
+        """The state of one EVSE's session, if any (``allocate`` keeps them sorted by id)."""
         for entry in self.evses:
             if entry.evse_id == evse_id:
                 return entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from optimizer.errors import InvalidInputError
@@ -59,15 +60,16 @@ class Allocation:
     method: str
 
     def evse(self, evse_id: str) -> EvseAllocation:
-        for entry in self.evses:
-            if entry.evse_id == evse_id:
-                return entry
+        """The allocation of one EVSE (binary search: the tuple is sorted by id)."""
+        index = bisect_left(self.evses, evse_id, key=lambda entry: entry.evse_id)
+        if index < len(self.evses) and self.evses[index].evse_id == evse_id:
+            return self.evses[index]
         raise InvalidInputError(f"no EVSE {evse_id!r} in this allocation")
 
     def node(self, node_id: str) -> NodeHeadroom:
-        for entry in self.nodes:
-            if entry.node_id == node_id:
-                return entry
+        index = bisect_left(self.nodes, node_id, key=lambda entry: entry.node_id)
+        if index < len(self.nodes) and self.nodes[index].node_id == node_id:
+            return self.nodes[index]
         raise InvalidInputError(f"no node {node_id!r} in this allocation")
 
     @property

@@ -1,4 +1,4 @@
-"""Hypothesis properties of allocate(): safety, minimums, determinism, fairness, priority."""
+"""allocate(), as Hypothesis properties: safety, minimums, determinism, fairness, priority."""
 
 from __future__ import annotations
 
