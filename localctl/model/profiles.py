@@ -13,6 +13,7 @@ Rules enforced on what the controller sends (`to_payload` raises `NotExpressible
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -177,53 +178,80 @@ def _min_rate(spec: ProfileSpec, one_decimal: bool) -> JsonObject:
 
 def check_sendable(spec: ProfileSpec, version: OcppVersion) -> None:
     """Raise NotExpressibleError when the controller must not send `spec` (rules at the top)."""
-    problem = next((p for p in _problems(spec, _codec_version(version)) if p), None)
-    if problem is not None:
-        raise NotExpressibleError(f"profile {spec.profile_id}: {problem}")
+    v16 = _codec_version(version) is OcppVersion.V16
+    broken = next((rule for rule, violated in _SENDING_RULES if violated(spec, v16)), None)
+    if broken is not None:
+        raise NotExpressibleError(f"profile {spec.profile_id}: {broken}")
 
 
-def _problems(spec: ProfileSpec, version: OcppVersion) -> tuple[str | None, ...]:
-    purpose, v16 = spec.purpose, version is OcppVersion.V16
-    starts = [period.start_offset_s for period in spec.periods]
-    return (
-        "K14.FR.06: never ChargingStationExternalConstraints"
-        if purpose is ProfilePurpose.EXTERNAL_CONSTRAINTS
-        else None,
-        "no schedule periods" if not starts else None,
-        "the first period must start at 0 (K01.FR.31)" if starts and starts[0] != 0 else None,
-        "periods must ascend (K01.FR.35)" if starts != sorted(set(starts)) else None,
-        "stack level must be >= 0" if spec.stack_level < 0 else None,
-        "a station maximum belongs on EVSE 0"
-        if purpose is ProfilePurpose.STATION_MAX and spec.evse_id != 0
-        else None,
-        "a station maximum cannot be Relative (K01.FR.38)"
-        if purpose is ProfilePurpose.STATION_MAX and spec.kind is ProfileKind.RELATIVE
-        else None,
-        "a TxProfile belongs on an EVSE > 0 (K01.FR.16)"
-        if purpose is ProfilePurpose.TX and spec.evse_id <= 0
-        else None,
-        "a TxProfile needs its transaction id (K01.FR.03)"
-        if purpose is ProfilePurpose.TX and spec.transaction_id is None and not v16
-        else None,
-        "1.6 transaction ids are integers"
-        if v16 and spec.transaction_id is not None and not _is_int_text(spec.transaction_id)
-        else None,
-        "only a TxProfile names a transaction"
-        if spec.transaction_id is not None and purpose is not ProfilePurpose.TX
-        else None,
-        "Absolute and Recurring need a schedule start (K01.FR.40)"
-        if spec.kind is not ProfileKind.RELATIVE and spec.schedule_start is None
-        else None,
-        "Relative has no schedule start (K01.FR.41)"
-        if spec.kind is ProfileKind.RELATIVE and spec.schedule_start is not None
-        else None,
-        "Recurring needs a recurrency"
-        if (spec.kind is ProfileKind.RECURRING) != (spec.recurrency is not None)
-        else None,
-        "phaseToUse needs one phase (K01.FR.19) and 2.0.1"
-        if any(p.phase_to_use is not None and (v16 or p.number_phases != 1) for p in spec.periods)
-        else None,
-    )
+def _starts(spec: ProfileSpec) -> list[int]:
+    return [period.start_offset_s for period in spec.periods]
+
+
+def _is_tx(spec: ProfileSpec) -> bool:
+    return spec.purpose is ProfilePurpose.TX
+
+
+def _is_station_max(spec: ProfileSpec) -> bool:
+    return spec.purpose is ProfilePurpose.STATION_MAX
+
+
+# (what is wrong, whether `spec` breaks it when sent in 1.6 (True) or 2.0.1 (False)).
+_SENDING_RULES: tuple[tuple[str, Callable[[ProfileSpec, bool], bool]], ...] = (
+    (
+        "K14.FR.06: never ChargingStationExternalConstraints",
+        lambda spec, _: spec.purpose is ProfilePurpose.EXTERNAL_CONSTRAINTS,
+    ),
+    ("no schedule periods", lambda spec, _: not spec.periods),
+    ("the first period must start at 0 (K01.FR.31)", lambda spec, _: _starts(spec)[0] != 0),
+    (
+        "periods must ascend (K01.FR.35)",
+        lambda spec, _: _starts(spec) != sorted(set(_starts(spec))),
+    ),
+    ("stack level must be >= 0", lambda spec, _: spec.stack_level < 0),
+    (
+        "a station maximum belongs on EVSE 0",
+        lambda spec, _: _is_station_max(spec) and spec.evse_id != 0,
+    ),
+    (
+        "a station maximum cannot be Relative (K01.FR.38)",
+        lambda spec, _: _is_station_max(spec) and spec.kind is ProfileKind.RELATIVE,
+    ),
+    ("a TxProfile belongs on an EVSE > 0 (K01.FR.16)", lambda s, _: _is_tx(s) and s.evse_id <= 0),
+    (
+        "a TxProfile needs its transaction id (K01.FR.03)",
+        lambda spec, v16: _is_tx(spec) and spec.transaction_id is None and not v16,
+    ),
+    (
+        "1.6 transaction ids are integers",
+        lambda spec, v16: (
+            v16 and spec.transaction_id is not None and not _is_int_text(spec.transaction_id)
+        ),
+    ),
+    (
+        "only a TxProfile names a transaction",
+        lambda spec, _: spec.transaction_id is not None and not _is_tx(spec),
+    ),
+    (
+        "Absolute and Recurring need a schedule start (K01.FR.40)",
+        lambda spec, _: spec.kind is not ProfileKind.RELATIVE and spec.schedule_start is None,
+    ),
+    (
+        "Relative has no schedule start (K01.FR.41)",
+        lambda spec, _: spec.kind is ProfileKind.RELATIVE and spec.schedule_start is not None,
+    ),
+    (
+        "Recurring needs a recurrency, and only Recurring has one",
+        lambda spec, _: (spec.kind is ProfileKind.RECURRING) != (spec.recurrency is not None),
+    ),
+    (
+        "phaseToUse needs one phase (K01.FR.19) and 2.0.1",
+        lambda spec, v16: any(
+            period.phase_to_use is not None and (v16 or period.number_phases != 1)
+            for period in spec.periods
+        ),
+    ),
+)
 
 
 def _is_int_text(text: str) -> bool:
