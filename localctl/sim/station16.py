@@ -21,7 +21,10 @@ PHASES = ("L1", "L2", "L3")
 
 
 def sampled_values16(
-    current_a: Sequence[float], energy_wh: float, voltage_v: float
+    current_a: Sequence[float],
+    energy_wh: float,
+    voltage_v: float,
+    soc_percent: float | None = None,
 ) -> list[dict[str, Any]]:
     """1.6 sampledValue entries: current per phase, active power and the energy register."""
     power_w = sum(current_a) * voltage_v
@@ -29,11 +32,14 @@ def sampled_values16(
         {"value": f"{amps:.1f}", "measurand": "Current.Import", "phase": phase, "unit": "A"}
         for phase, amps in zip(PHASES, current_a, strict=False)
     ]
-    return [
+    samples = [
         *currents,
         {"value": f"{power_w:.0f}", "measurand": "Power.Active.Import", "unit": "W"},
         {"value": f"{energy_wh:.0f}", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
     ]
+    if soc_percent is not None:
+        samples.append({"value": f"{soc_percent:.0f}", "measurand": "SoC", "unit": "Percent"})
+    return samples
 
 
 class SimStation16(Station16Handlers, SimStationBase):
@@ -109,12 +115,13 @@ class SimStation16(Station16Handlers, SimStationBase):
         current_a: Sequence[float],
         energy_wh: float,
         voltage_v: float = 230.0,
+        soc_percent: float | None = None,
     ) -> Any:
         """MeterValues with one sample; tied to the connector's transaction if one runs."""
         self.last_reading[connector_id] = (tuple(current_a), energy_wh)
         meter_value = {
             "timestamp": iso_utc(self._clock()),
-            "sampled_value": sampled_values16(current_a, energy_wh, voltage_v),
+            "sampled_value": sampled_values16(current_a, energy_wh, voltage_v, soc_percent),
         }
         payload = call.MeterValues(
             connector_id=connector_id,

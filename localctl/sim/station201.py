@@ -38,7 +38,10 @@ def _sample(value: float, measurand: str, unit: str, phase: str | None = None) -
 
 
 def sampled_values201(
-    current_a: Sequence[float], energy_wh: float, voltage_v: float
+    current_a: Sequence[float],
+    energy_wh: float,
+    voltage_v: float,
+    soc_percent: float | None = None,
 ) -> list[dict[str, Any]]:
     """2.0.1 sampledValue entries: current per phase, active power, the energy register."""
     currents = [
@@ -46,11 +49,14 @@ def sampled_values201(
         for phase, amps in zip(PHASES, current_a, strict=False)
     ]
     power_w = round(sum(current_a) * voltage_v)
-    return [
+    samples = [
         *currents,
         _sample(power_w, "Power.Active.Import", "W"),
         _sample(round(energy_wh), "Energy.Active.Import.Register", "Wh"),
     ]
+    if soc_percent is not None:
+        samples.append(_sample(round(soc_percent), "SoC", "Percent"))
+    return samples
 
 
 class SimStation201(Station201Handlers, SimStationBase):
@@ -135,10 +141,13 @@ class SimStation201(Station201Handlers, SimStationBase):
         current_a: Sequence[float],
         energy_wh: float,
         voltage_v: float = 230.0,
+        soc_percent: float | None = None,
     ) -> Any:
         """TransactionEvent Updated while a transaction runs on the EVSE, else MeterValues."""
         self.last_reading[evse_id] = (tuple(current_a), energy_wh)
-        meter_value = self._meter_value(sampled_values201(current_a, energy_wh, voltage_v))
+        meter_value = self._meter_value(
+            sampled_values201(current_a, energy_wh, voltage_v, soc_percent)
+        )
         if evse_id not in self.transactions:
             return await self._call(call.MeterValues(evse_id=evse_id, meter_value=[meter_value]))
         info = {"transaction_id": self.transactions[evse_id].transaction_id}

@@ -1,0 +1,278 @@
+"""`SimSite`: a whole simulated site on real sockets, stepped on a simulated clock.
+
+Every step (`step_s` of simulated time):
+1. sessions that end leave (StopTransaction / TransactionEvent Ended, then unplug) and new
+   arrivals plug in, authorize and start a transaction;
+2. each station offers its charging ports what its profiles allow (station caps shared);
+3. the EVs follow their offers (after their reaction delays), and the currents per node and
+   grid phase are computed, fed to the overload tracker and served by the site meter;
+4. stations whose sampling interval has passed report MeterValues for their charging ports.
+OCPP calls of one station go out in order; different stations' calls run concurrently, and
+the step waits for all of them. `run()` paces steps at `step_s / speedup` of real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from localctl.config.model import LocalctlConfig
+from localctl.config.site import SiteConfig
+from localctl.sim.arrivals import Arrival, random_arrivals
+from localctl.sim.base_load import BaseLoad, PhaseCurrents, daily_base_load
+from localctl.sim.clock import SimClock
+from localctl.sim.errors import SimError
+from localctl.sim.ev import Ev
+from localctl.sim.meter_server import MeterReading, SiteMeterServer
+from localctl.sim.overload import OverloadTracker
+from localctl.sim.site_model import SiteModel
+from localctl.sim.site_stations import SiteStation, StationPlan, build_site_stations
+from localctl.sim.site_stations import sample_interval_s as station_sample_interval_s
+
+Action = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    step_s: float = 1.0
+    meter_port: int | None = 0
+    """Port of the SDM630 site meter on 127.0.0.1 (0: any free one); None: no meter."""
+    overload_tolerance_a: float = 0.0
+    random_horizon_s: float = 24 * 3600.0
+    """How far ahead random arrivals are drawn when no scripted list is given."""
+
+
+@dataclass
+class Session:
+    arrival: Arrival
+    station_id: str
+    port: int
+    order: int
+    charging: bool = False
+    """True once the transaction has started: the station offers current from then on."""
+
+
+def default_base_loads(config: LocalctlConfig, site: SiteConfig) -> dict[str, BaseLoad]:
+    """A daily curve on every node with a configured meter, else on the grid connection."""
+    metered = {meter.node_id for meter in config.inputs.modbus_meters}
+    metered |= {meter.node_id for meter in config.inputs.mqtt_meters}
+    root = next(node.id for node in site.nodes if node.parent is None)
+    return {node_id: daily_base_load() for node_id in sorted(metered or {root})}
+
+
+class SimSite:
+    """The stations, EVs, base loads and site meter of `config`, talking OCPP to `url`.
+
+    `rng` draws random arrivals (when `arrivals` is None) and EV reaction delays;
+    `base_loads` maps node ids to curves (default: `default_base_loads`).
+    """
+
+    def __init__(
+        self,
+        config: LocalctlConfig,
+        url: str,
+        *,
+        rng: random.Random,
+        clock: SimClock | None = None,
+        arrivals: Sequence[Arrival] | None = None,
+        base_loads: Mapping[str, BaseLoad] | None = None,
+        plan: StationPlan | None = None,
+        settings: SiteSettings = SiteSettings(),
+    ) -> None:
+        if config.site is None:
+            raise SimError("a simulated site needs the site section")
+        self.config = config
+        self.clock = clock or SimClock()
+        self.settings = settings
+        self._rng = rng
+        loads = default_base_loads(config, config.site) if base_loads is None else base_loads
+        self.model = SiteModel(config.site, loads)
+        self.overload = OverloadTracker.for_site(
+            config.site, tolerance_a=settings.overload_tolerance_a
+        )
+        self.stations = build_site_stations(config, url, self.clock.now, plan or StationPlan())
+        self.port_of = {
+            evse_id: (station.id, port)
+            for station in config.stations
+            for port, evse_id in station.evses.items()
+        }
+        evse_ids = [evse_id for evse_id in self.model.evses if evse_id in self.port_of]
+        if arrivals is None:
+            arrivals = random_arrivals(rng, evse_ids, horizon_s=settings.random_horizon_s)
+        self._arrivals = sorted(arrivals, key=lambda a: a.at_s)
+        self.sessions: dict[str, Session] = {}
+        self._sessions_started = 0
+        self._last_sample_s: dict[str, float] = {}
+        self.node_currents_a: dict[str, PhaseCurrents] = self.model.node_currents_a(0.0)
+        self.grid_energy_wh = 0.0
+        self.meter: SiteMeterServer | None = None
+        if settings.meter_port is not None:
+            self.meter = SiteMeterServer(port=settings.meter_port)
+        self._exit_stack = AsyncExitStack()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        """Start the meter, connect and boot every station, report every port Available."""
+        async with AsyncExitStack() as stack:
+            if self.meter is not None:
+                await stack.enter_async_context(self.meter)
+            for station in self.stations.values():
+                await stack.enter_async_context(station)
+            await self._per_station({sid: self._boot_actions(sid) for sid in self.stations})
+            self._exit_stack = stack.pop_all()
+        self._update_meter()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._exit_stack.aclose()
+
+    def _boot_actions(self, station_id: str) -> list[Action]:
+        station = self.stations[station_id]
+        ports = sorted(p for sid, p in self.port_of.values() if sid == station_id)
+        return [station.boot, *(_bind(station.set_available, port) for port in ports)]
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self, duration_s: float | None = None, *, speedup: float = 1.0) -> None:
+        """Step until `duration_s` of simulated time has passed (None: until cancelled)."""
+        loop = asyncio.get_running_loop()
+        end_s = None if duration_s is None else self.clock.now_s + duration_s
+        next_at = loop.time()
+        while end_s is None or self.clock.now_s < end_s - 1e-9:
+            await self.step()
+            # Paced on a schedule, not after each step, so slow steps do not add drift.
+            next_at += self.settings.step_s / speedup
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+    async def step(self) -> None:
+        """Advance the site by one step of simulated time."""
+        step_s = self.settings.step_s
+        self.clock.advance(step_s)
+        await self._per_station(self._session_changes(self.clock.now_s))
+        self.model.step(self.offers_a(), step_s)
+        self.node_currents_a = self.model.node_currents_a(self.clock.now_s)
+        self.overload.observe(self.node_currents_a, step_s)
+        self.grid_energy_wh += sum(self.grid_current_a) * 230.0 * step_s / 3600.0
+        self._update_meter()
+        await self._per_station(self._meter_reports(self.clock.now_s))
+
+    async def _per_station(self, actions: Mapping[str, Sequence[Action]]) -> None:
+        async def in_order(sequence: Sequence[Action]) -> None:
+            for action in sequence:
+                await action()
+
+        async with asyncio.TaskGroup() as group:
+            for station_id, sequence in actions.items():
+                if sequence:
+                    group.create_task(in_order(sequence), name=f"site:{station_id}")
+
+    # -- what the site shows ------------------------------------------------------------
+
+    @property
+    def grid_current_a(self) -> PhaseCurrents:
+        return self.node_currents_a[self.model.root_id]
+
+    def offers_a(self) -> dict[str, float]:
+        """Offer per EVSE with a charging session, as each station decides it now."""
+        offers: dict[str, float] = {}
+        for station_id, station in self.stations.items():
+            charging = sorted(
+                (s for s in self.sessions.values() if s.station_id == station_id and s.charging),
+                key=lambda s: s.order,
+            )
+            by_port = station.offers_a([s.port for s in charging])
+            offers.update({s.arrival.evse_id: by_port[s.port] for s in charging})
+        return offers
+
+    def _update_meter(self) -> None:
+        if self.meter is not None:
+            reading = MeterReading(self.grid_current_a, import_energy_wh=self.grid_energy_wh)
+            self.meter.update(reading)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def _session_changes(self, now_s: float) -> dict[str, list[Action]]:
+        actions: dict[str, list[Action]] = {}
+        for evse_id, session in list(self.sessions.items()):
+            if session.arrival.leaves_s <= now_s:
+                actions.setdefault(session.station_id, []).extend(self._leave(evse_id))
+        while self._arrivals and self._arrivals[0].at_s <= now_s:
+            arrival = self._arrivals.pop(0)
+            if arrival.leaves_s <= now_s or arrival.evse_id not in self.port_of:
+                continue  # already gone, or an EVSE no station serves
+            station_id = self.port_of[arrival.evse_id][0]
+            actions.setdefault(station_id, []).extend(self._arrive(arrival))
+        return actions
+
+    def _arrive(self, arrival: Arrival) -> list[Action]:
+        if arrival.evse_id in self.sessions:
+            raise SimError(f"{arrival.evse_id} is occupied at {arrival.at_s} s")
+        station_id, port = self.port_of[arrival.evse_id]
+        station = self.stations[station_id]
+        ev = Ev(
+            arrival.ev, soc=arrival.soc, reaction_delay_s=arrival.reaction_delay_s, rng=self._rng
+        )
+        self.model.plug(arrival.evse_id, ev)
+        self._sessions_started += 1
+        session = Session(arrival, station_id, port, self._sessions_started)
+        self.sessions[arrival.evse_id] = session
+
+        async def start() -> None:
+            await station.start_charging(port, arrival.id_token)
+            session.charging = True
+
+        token = arrival.id_token
+        return [_bind(station.plug_in, port), _bind(station.authorize, token), start]
+
+    def _leave(self, evse_id: str) -> list[Action]:
+        session = self.sessions.pop(evse_id)
+        self.model.unplug(evse_id)
+        station = self.stations[session.station_id]
+        energy_wh = self.model.evses[evse_id].energy_wh
+        stop = _bind(station.stop_charging, session.port, energy_wh)
+        return [stop, _bind(station.unplug, session.port)] if session.charging else []
+
+    # -- meter values -------------------------------------------------------------------
+
+    def _meter_reports(self, now_s: float) -> dict[str, list[Action]]:
+        actions: dict[str, list[Action]] = {}
+        for station_id, station in self.stations.items():
+            interval_s = station_sample_interval_s(station)
+            last_s = self._last_sample_s.setdefault(station_id, 0.0)
+            if interval_s <= 0 or now_s - last_s < interval_s - 1e-9:
+                continue
+            self._last_sample_s[station_id] = now_s
+            actions[station_id] = [
+                self._meter_report(station, session)
+                for session in self.sessions.values()
+                if session.station_id == station_id and session.charging
+            ]
+        return actions
+
+    def _meter_report(self, station: SiteStation, session: Session) -> Action:
+        state = self.model.evses[session.arrival.evse_id]
+        soc_percent = None if state.ev is None else state.ev.soc * 100.0
+        drawn_a, energy_wh = state.drawn_a, state.energy_wh
+
+        async def report() -> None:
+            await station.meter_values(session.port, drawn_a, energy_wh, soc_percent=soc_percent)
+
+        return report
+
+
+def _bind(method: Callable[..., Awaitable[object]], *args: object) -> Action:
+    async def call() -> object:
+        return await method(*args)
+
+    return call

@@ -1,0 +1,245 @@
+"""The simulated site against the stub CSMS, on real sockets, with a simulated clock."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
+
+from localctl.config.loader import load_config
+from localctl.config.model import LocalctlConfig
+from localctl.inputs.modbus.adapter import TcpRegisterClient
+from localctl.inputs.modbus.blocks import RegisterImage, plan_blocks
+from localctl.inputs.modbus.meter_values import decode_meter_values
+from localctl.inputs.modbus.registers import EASTRON_SDM630
+from localctl.sim import StubCsms
+from localctl.sim.arrivals import Arrival, random_arrivals
+from localctl.sim.base_load import BaseLoad, constant_base_load, step_base_load
+from localctl.sim.ev import EvSpec
+from localctl.sim.quirks import StationQuirks
+from localctl.sim.site import SimSite, SiteSettings
+from localctl.sim.site_stations import StationPlan
+from localctl.sim.station16 import SimStation16
+from localctl.sim.station201 import SimStation201
+from tests.sim.helpers import profile_201, tx_default_16
+
+REPO = Path(__file__).resolve().parents[2]
+SEDAN = EvSpec("sedan", phases=3, max_current_a=16.0)
+COMPACT = EvSpec("compact", phases=1, max_current_a=16.0)
+CONFIG = LocalctlConfig.model_validate(
+    {
+        "relay": {"upstream_url": "ws://127.0.0.1:1/ocpp"},
+        "site": {
+            "nodes": [
+                {"id": "main", "kind": "grid_connection", "fuse_a": 63},
+                {"id": "sub", "kind": "sub_distribution", "parent": "main", "fuse_a": 40},
+            ],
+            "evses": [
+                {"id": "e1", "node": "sub", "wiring": ["L2", "L3", "L1"], "max_current_a": 32},
+                {"id": "e2", "node": "sub", "phases": 1, "wiring": ["L3"], "max_current_a": 16},
+                {"id": "e3", "node": "main", "max_current_a": 16},
+            ],
+        },
+        "stations": [
+            {"id": "CP-A", "evses": {1: "e1", 2: "e2"}},
+            {"id": "CP-B", "evses": {1: "e3"}},
+        ],
+    }
+)
+QUIET: dict[str, BaseLoad] = {}
+
+
+def arrival(evse_id: str, ev: EvSpec = SEDAN, at_s: float = 1.0, **fields: Any) -> Arrival:
+    values: dict[str, Any] = {"stay_s": 3600.0, "reaction_delay_s": 1.0}
+    values.update(fields)
+    return Arrival(at_s, evse_id, ev, **values)
+
+
+@asynccontextmanager
+async def site_for(
+    csms: StubCsms,
+    arrivals: Sequence[Arrival] = (),
+    base_loads: dict[str, BaseLoad] | None = None,
+    plan: StationPlan | None = None,
+    meter_port: int | None = None,
+) -> AsyncIterator[SimSite]:
+    site = SimSite(
+        CONFIG,
+        csms.url,
+        rng=random.Random(1),
+        arrivals=arrivals,
+        base_loads=QUIET if base_loads is None else base_loads,
+        plan=plan or StationPlan(sample_interval_s=5),
+        settings=SiteSettings(meter_port=meter_port),
+    )
+    async with site:
+        yield site
+
+
+async def steps(site: SimSite, count: int) -> None:
+    for _ in range(count):
+        await site.step()
+
+
+def test_stations_follow_the_configuration() -> None:
+    plan = StationPlan(versions={"CP-A": "ocpp2.0.1"})
+    site = SimSite(CONFIG, "ws://127.0.0.1:1", rng=random.Random(1), arrivals=[], plan=plan)
+    cp_a, cp_b = site.stations["CP-A"], site.stations["CP-B"]
+    assert isinstance(cp_a, SimStation201)
+    assert isinstance(cp_b, SimStation201)
+    assert (cp_a.evses, cp_a.port_phases, cp_a.profiles.port_max_a) == (
+        2,
+        {1: 3, 2: 1},
+        {1: 32.0, 2: 16.0},
+    )
+    alternating = SimSite(CONFIG, "ws://127.0.0.1:1", rng=random.Random(1), arrivals=[])
+    assert isinstance(alternating.stations["CP-A"], SimStation16)
+    assert isinstance(alternating.stations["CP-B"], SimStation201)
+
+
+async def test_every_site_config_file_builds_a_site(csms: StubCsms) -> None:
+    for path in sorted((REPO / "site-configs").glob("*.yaml")):
+        config = load_config(path)
+        if config.site is None or not config.stations:
+            continue
+        site = SimSite(
+            config, csms.url, rng=random.Random(2), settings=SiteSettings(meter_port=None)
+        )
+        assert set(site.stations) == {station.id for station in config.stations}
+
+
+async def test_arrival_starts_a_transaction_and_meter_values_follow(csms: StubCsms) -> None:
+    async with site_for(csms, [arrival("e1", soc=0.5)]) as site:
+        await steps(site, 10)
+    sent = csms.received("CP-A")
+    names = [action for action, _ in sent]
+    assert names[:4] == ["BootNotification", *["StatusNotification"] * 2, "StatusNotification"]
+    assert names[4:7] == ["Authorize", "StartTransaction", "StatusNotification"]
+    meter_values = [payload for action, payload in sent if action == "MeterValues"]
+    assert len(meter_values) == 2  # at 5 s and 10 s
+    samples = meter_values[-1]["meterValue"][0]["sampledValue"]
+    currents = {s["phase"]: s["value"] for s in samples if s["measurand"] == "Current.Import"}
+    assert currents == {"L1": "16.0", "L2": "16.0", "L3": "16.0"}
+    assert any(s["measurand"] == "SoC" and s["unit"] == "Percent" for s in samples)
+    assert meter_values[-1]["transactionId"] == 1
+
+
+async def test_currents_reach_grid_phases_through_the_wiring(csms: StubCsms) -> None:
+    loads = {"main": constant_base_load((1.0, 2.0, 3.0))}
+    arrivals = [arrival("e1", COMPACT), arrival("e2", COMPACT)]
+    async with site_for(csms, arrivals, base_loads=loads) as site:
+        await steps(site, 3)
+        # e1's first conductor is grid L2; e2's only conductor is L3.
+        assert site.node_currents_a["sub"] == (0.0, 16.0, 16.0)
+        assert site.node_currents_a["main"] == (1.0, 18.0, 19.0)
+        assert site.grid_current_a == site.node_currents_a["main"]
+
+
+async def test_a_lower_profile_shows_in_the_draw_after_the_reaction_delay(csms: StubCsms) -> None:
+    async with site_for(csms, [arrival("e3", reaction_delay_s=3.0)]) as site:
+        await steps(site, 5)
+        assert site.model.evses["e3"].drawn_a == (16.0, 16.0, 16.0)
+        answer = await csms.call(
+            "CP-B",
+            call201.SetChargingProfile(
+                evse_id=1, charging_profile=profile_201("TxDefaultProfile", 10.0)
+            ),
+        )
+        assert answer.status == "Accepted"
+        await steps(site, 2)
+        assert site.model.evses["e3"].drawn_a == (16.0, 16.0, 16.0)
+        await steps(site, 2)
+        assert site.model.evses["e3"].drawn_a == (10.0, 10.0, 10.0)
+
+
+async def test_a_station_cap_is_shared_by_the_ports_that_charge(csms: StubCsms) -> None:
+    arrivals = [arrival("e1"), arrival("e2", COMPACT)]
+    cap = {**tx_default_16(20.0, profile_id=5), "charging_profile_purpose": "ChargePointMaxProfile"}
+    async with site_for(csms, arrivals) as site:
+        await csms.call("CP-A", call16.SetChargingProfile(connector_id=0, cs_charging_profiles=cap))
+        await steps(site, 3)
+        assert site.offers_a() == {"e1": 10.0, "e2": 10.0}
+        assert site.node_currents_a["sub"] == (10.0, 10.0, 20.0)
+
+
+async def test_a_station_that_ignores_profiles_offers_its_maximum(csms: StubCsms) -> None:
+    plan = StationPlan(quirks={"CP-B": StationQuirks(ignores_profiles=True)}, sample_interval_s=5)
+    async with site_for(csms, [arrival("e3")], plan=plan) as site:
+        answer = await csms.call(
+            "CP-B",
+            call201.SetChargingProfile(
+                evse_id=1, charging_profile=profile_201("TxDefaultProfile", 6.0)
+            ),
+        )
+        await steps(site, 3)
+        assert answer.status == "Accepted"
+        assert site.offers_a() == {"e3": 16.0}
+
+
+async def test_departure_stops_the_transaction_and_frees_the_evse(csms: StubCsms) -> None:
+    async with site_for(csms, [arrival("e3", stay_s=3.0)]) as site:
+        await steps(site, 5)
+        assert site.sessions == {}
+        assert site.model.evses["e3"].ev is None
+        assert site.model.evses["e3"].energy_wh > 0
+    ended = [p for a, p in csms.received("CP-B") if a == "TransactionEvent"][-1]
+    assert ended["eventType"] == "Ended"
+    statuses = [p["connectorStatus"] for a, p in csms.received("CP-B") if a == "StatusNotification"]
+    assert statuses[-1] == "Available"
+
+
+async def test_base_load_step_without_a_controller_is_counted_as_overload(
+    csms: StubCsms,
+) -> None:
+    loads = {"main": step_base_load([(0.0, (10.0, 10.0, 10.0)), (5.0, (60.0, 10.0, 10.0))])}
+    async with site_for(csms, [arrival("e1")], base_loads=loads) as site:
+        await steps(site, 10)
+    # e1's third conductor is grid L1: 60 + 16 A from 5 s on.
+    l1 = site.overload.phase("main", "L1")
+    assert (l1.seconds_over_s, l1.excess_as, l1.longest_run_s) == (6.0, 6 * 13.0, 6.0)
+    assert site.overload.phase("sub", "L1").seconds_over_s == 0.0
+
+
+async def test_site_meter_serves_the_grid_currents(csms: StubCsms) -> None:
+    loads = {"main": constant_base_load((5.0, 6.0, 7.0))}
+    async with site_for(csms, [arrival("e2", COMPACT)], base_loads=loads, meter_port=0) as site:
+        await steps(site, 3)
+        assert site.meter is not None
+        client = TcpRegisterClient("127.0.0.1", site.meter.port, unit_id=1, timeout_s=1.0)
+        try:
+            await client.connect()
+            blocks = {
+                block: await client.read_registers(block.function_code, block.address, block.count)
+                for block in plan_blocks(EASTRON_SDM630)
+            }
+        finally:
+            client.close()
+    values = decode_meter_values(EASTRON_SDM630, RegisterImage(blocks))
+    assert values.current_a == (5.0, 6.0, 23.0)
+
+
+async def test_run_paces_steps_faster_with_a_speedup(csms: StubCsms) -> None:
+    async with site_for(csms, [arrival("e3")]) as site:
+        started = time.monotonic()
+        await site.run(60.0, speedup=2000.0)
+        elapsed_s = time.monotonic() - started
+    assert site.clock.now_s == pytest.approx(60.0)
+    assert elapsed_s < 3.0
+    assert len([a for a, _ in csms.received("CP-B") if a == "TransactionEvent"]) >= 12
+
+
+def test_random_arrivals_repeat_with_the_seed_and_never_overlap_on_an_evse() -> None:
+    first = random_arrivals(random.Random(3), ["e1", "e2"], horizon_s=86_400.0)
+    assert first == random_arrivals(random.Random(3), ["e1", "e2"], horizon_s=86_400.0)
+    for evse_id in ("e1", "e2"):
+        mine = [a for a in first if a.evse_id == evse_id]
+        assert all(a.leaves_s <= b.at_s for a, b in itertools.pairwise(mine))
+    assert first == sorted(first, key=lambda a: a.at_s)
