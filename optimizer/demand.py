@@ -69,22 +69,23 @@ def plan_session(
     cap_ma = to_ma(cap_a) // step_ma * step_ma
     if cap_ma > 0:
         cap_ma = max(cap_ma, floor_ma)
+    # Positional (in field order): this runs once per session per cycle.
     return SessionPlan(
-        evse=evse,
-        session=session,
-        step_ma=step_ma,
-        floor_ma=floor_ma,
-        cap_ma=cap_ma,
-        cap_reason=reason,
-        grid_phases=_grid_phases(evse, session.phases_in_use),
-        single_phase=(evse.phase_map[0],) if _can_go_single(evse, session) else None,
-        laxity_s=_laxity_s(evse, session, context),
-        turn_s=_turn_s(previous, now_s),
-        protected=_protected(previous, options, now_s),
-        probe_started_s=probe_started_s,
-        admitted_since_s=previous.admitted_since_s if previous else None,
-        waiting_since_s=previous.waiting_since_s if previous else None,
-        weight=_weight(session, context, cap_ma),
+        evse,
+        session,
+        step_ma,
+        floor_ma,
+        cap_ma,
+        reason,
+        _grid_phases(evse, session.phases_in_use),
+        (evse.phase_map[0],) if _can_go_single(evse, session) else None,
+        _laxity_s(evse, session, context),
+        _turn_s(previous, now_s),
+        _protected(previous, options, now_s),
+        probe_started_s,
+        previous.admitted_since_s if previous else None,
+        previous.waiting_since_s if previous else None,
+        _weight(session, context, cap_ma),
     )
 
 
