@@ -14,9 +14,9 @@ from localctl.service import Controller
 from localctl.site.state import InputStatus
 from tests.inputs.modbus.helpers import FakeMeter, words_of
 from tests.inputs.mqtt.broker import Broker
-from tests.inputs.mqtt.conftest import Observer
+from tests.inputs.mqtt.conftest import Observer, broker, broker_kind, observer
 
-pytest_plugins = ["tests.inputs.mqtt.conftest"]
+__all__ = ["broker", "broker_kind", "observer"]  # fixtures used here, defined with the MQTT tests
 
 
 def sdm630_inputs(current_a: tuple[float, float, float]) -> dict[int, int]:

@@ -73,8 +73,8 @@ def wanted_limits(
         phases = allocation.phases if allocation else evse.phases
         limit_a, reason = _apply_mode(evse.id, limit_a, reason, inputs)
         csms_a = inputs.csms_evse_limit_a.get(evse.id)
-        if csms_a is not None and csms_a < limit_a:
-            limit_a, reason = csms_a, "csms_profile"
+        if csms_a is not None and csms_a <= limit_a + 0.05:  # bound (or capped) by the CSMS
+            limit_a, reason = min(limit_a, csms_a), "csms_profile"
         evses[evse.id], why[evse.id] = WantedLimit(round(limit_a, 1), phases), reason
     station_leases, station_floors = {}, {}
     for station in stations:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import math
@@ -38,13 +39,17 @@ from localctl.io.station_link import OwnCallError
 from localctl.model.composite import composite_limit_at
 from localctl.site.state import SiteState
 from localctl.site.to_optimizer import ControlInput, build_control_input, static_site
-from optimizer import Allocation, AllocatorState, Options, allocate
+from optimizer import Allocation, AllocatorState, Options, Session, allocate
 from optimizer.fallback import fallback_plan
 
 log = logging.getLogger("localctl.control")
 
 _DECREASE_WAIT_S = 10.0
-_REJECTED_RETRY_S = 60.0
+# A rejected limit is tried again after 2 s, then 4, 8, ... up to 60 s: a station that
+# refused because it had not yet registered its transaction gets it soon; one that refuses
+# for good is not flooded.
+_RETRY_FIRST_S = 2.0
+_RETRY_MAX_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,7 @@ class ControlLoop:
         self._installed_for: dict[str, tuple[float | None, str | None]] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._retry_after_s: dict[str, float] = {}
+        self._retry_delay_s: dict[str, float] = {}
         self._wake = asyncio.Event()
         self.last: CycleReport | None = None
 
@@ -118,7 +124,9 @@ class ControlLoop:
             self._site_state.snapshot(),
             self._registry.ev_draw_a(),
         )
-        sessions = self._registry.sessions()
+        csms_evse_limits = self._csms_evse_limits()
+        # The CSMS's own limit caps the session in the optimizer, so what it frees goes to others.
+        sessions = [_capped(s, csms_evse_limits.get(s.evse_id)) for s in self._registry.sessions()]
         allocation = allocate(
             control_input.site, sessions, now_s, self._options, self._allocator_state
         )
@@ -132,7 +140,7 @@ class ControlLoop:
                 evse_modes=control_input.evse_modes,
                 floors_a=self.floors_a,
                 installed=self._installed,
-                csms_evse_limit_a=self._csms_evse_limits(),
+                csms_evse_limit_a=csms_evse_limits,
                 csms_station_limit_a=self._csms_station_limits(),
                 with_session=frozenset(s.evse_id for s in sessions),
             ),
@@ -248,8 +256,11 @@ class ControlLoop:
                 "%s rejected %s at %.1f A: %s", station_id, change.key, change.limit_a, answer,
                 extra={"station_id": station_id},
             )  # fmt: skip
-            self._retry_after_s[change.key] = self._clocks.monotonic() + _REJECTED_RETRY_S
+            delay_s = min(self._retry_delay_s.get(change.key, _RETRY_FIRST_S / 2) * 2, _RETRY_MAX_S)
+            self._retry_delay_s[change.key] = delay_s
+            self._retry_after_s[change.key] = self._clocks.monotonic() + delay_s
             return
+        self._retry_delay_s.pop(change.key, None)
         lease_until_s = (
             math.inf if target.kind == "floor" else self._clocks.monotonic() + strategy.lease_s
         )
@@ -265,6 +276,15 @@ class ControlLoop:
             return LimitTarget(kind)
         ocpp_id, evse = next((n, e) for n, e in station.evses.items() if e.config.id == name)
         return LimitTarget("evse", ocpp_id, evse.transaction_id)
+
+
+def _capped(session: Session, cap_a: float | None) -> Session:
+    if cap_a is None:
+        return session
+    ev_max_a = session.ev_max_current_a
+    return dataclasses.replace(
+        session, ev_max_current_a=cap_a if ev_max_a is None else min(ev_max_a, cap_a)
+    )
 
 
 __all__ = ["ControlLoop", "CycleReport", "WantedLimit"]

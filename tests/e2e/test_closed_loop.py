@@ -1,0 +1,199 @@
+"""The closed loop end to end: simulated 1.6 and 2.0.1 stations, the controller, a stub CSMS
+and a Modbus site meter, all on loopback with real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+from ocpp.v16 import call as call16
+
+from localctl.config.model import LocalctlConfig
+from localctl.service import Controller
+from localctl.sim import SimError, SimStation16, SimStation201, StubCsms
+from tests.inputs.modbus.helpers import FakeMeter
+from tests.test_service import sdm630_inputs
+
+FUSE_A = 32.0
+TAG = "04E91C5A2B3F80"
+
+
+def config(csms_url: str, meter_port: int) -> LocalctlConfig:
+    return LocalctlConfig.model_validate(
+        {
+            "relay": {"listen": "127.0.0.1:0", "upstream_url": csms_url, "ping_interval_s": None},
+            "site": {
+                "nodes": [{"id": "main", "kind": "grid_connection", "fuse_a": FUSE_A}],
+                "evses": [
+                    {"id": "a", "node": "main", "max_current_a": 32},
+                    {"id": "b", "node": "main", "phases": 1, "wiring": ["L1"], "max_current_a": 32},
+                ],
+            },
+            "stations": [{"id": "CP-16", "evses": {1: "a"}}, {"id": "CP-201", "evses": {1: "b"}}],
+            "inputs": {
+                "modbus_meters": [
+                    {
+                        "id": "grid",
+                        "node_id": "main",
+                        "host": "127.0.0.1",
+                        "port": meter_port,
+                        "model": "eastron_sdm630",
+                        "poll_interval_s": 0.05,
+                        "timeout_s": 0.3,
+                        "reconnect_backoff_min_s": 0.05,
+                        "reconnect_backoff_max_s": 0.1,
+                    }
+                ]
+            },
+            "control": {
+                "period_s": 0.1,
+                "max_increase_a_per_cycle": 64,
+                "meter_stale_s": 1.0,
+                "meter_lost_s": 2.0,
+                "lease_s": 3.0,
+            },
+        }
+    )
+
+
+@dataclass
+class Site:
+    controller: Controller
+    csms: StubCsms
+    meter: FakeMeter
+    cp16: SimStation16
+    cp201: SimStation201
+    running: asyncio.Task[None]
+    base_a: tuple[float, float, float] = (4.0, 4.0, 4.0)
+
+    async def kill_controller(self) -> None:
+        self.running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.running
+
+    def limits_a(self) -> tuple[float, float]:
+        return self.cp16.current_limit_a(1), self.cp201.current_limit_a(1)
+
+    async def step(self) -> None:
+        """EVs take what they are offered and report it; the meter sees base load plus EVs."""
+        a, b = self.limits_a()
+        a, b = (a if a >= 6 else 0.0), (b if b >= 6 else 0.0)  # IEC 61851: nothing below 6 A
+        await self.cp16.meter_values(1, (a, a, a), 1000.0)
+        await self.cp201.meter_values(1, (b,), 1000.0)
+        base = self.base_a
+        for address, word in sdm630_inputs((base[0] + a + b, base[1] + a, base[2] + a)).items():
+            self.meter.inputs[address] = word
+
+
+async def drive(site: Site) -> None:
+    while True:
+        with contextlib.suppress(SimError):  # a station cut off keeps its last limits
+            await site.step()
+        await asyncio.sleep(0.2)
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 8.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 (the simulators have no change events)
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    meter = FakeMeter({}, sdm630_inputs((4.0, 4.0, 4.0)))
+    meter_port = await meter.start()
+    async with StubCsms() as csms:
+        controller = Controller(config(csms.url, meter_port))
+        stop = asyncio.Event()
+        running = asyncio.create_task(controller.run(stop))
+        await asyncio.wait_for(controller.started.wait(), 10)
+        url = f"ws://127.0.0.1:{controller.relay.port}/ocpp"
+        try:
+            async with SimStation16(url, "CP-16") as cp16, SimStation201(url, "CP-201") as cp201:
+                for station in (cp16, cp201):
+                    await station.boot()
+                    await station.start_charging(1, TAG)
+                simulated = Site(controller, csms, meter, cp16, cp201, running)
+                driver = asyncio.create_task(drive(simulated))
+                try:
+                    yield simulated
+                finally:
+                    driver.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await driver
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(running, 10)
+            await meter.stop()
+
+
+def l1_load_a(site: Site) -> float:
+    a, b = site.limits_a()
+    return a + b  # EVSE a loads L1..L3, EVSE b only L1
+
+
+async def test_both_versions_get_fair_limits_that_fit_the_fuse(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    assert l1_load_a(site) <= FUSE_A - 4.0 + 0.1
+    actions = [a for a, _ in site.cp16.received]
+    assert "SetChargingProfile" in actions
+    purposes = {
+        p["csChargingProfiles"]["chargingProfilePurpose"]
+        for a, p in site.cp16.received
+        if a == "SetChargingProfile"
+    }
+    assert {"ChargePointMaxProfile", "TxProfile"} <= purposes
+    assert not [a for a, _ in site.csms.received("CP-16") if a == "SetChargingProfile"]
+
+
+async def test_a_base_load_step_brings_the_evs_down_within_a_few_cycles(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    site.base_a = (20.0, 4.0, 4.0)  # a heat pump starts on L1
+    await eventually(lambda: l1_load_a(site) <= FUSE_A - 20.0 + 0.1)
+    assert min(site.limits_a()) >= 6.0  # both still charge: 12 A is two minimums
+
+
+async def test_the_lower_of_the_csms_profile_and_the_local_limit_holds(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    transaction_id = site.cp16.transaction_ids[1]
+    profile = call16.SetChargingProfile(
+        connector_id=1,
+        cs_charging_profiles={
+            "charging_profile_id": 77,
+            "stack_level": 0,
+            "charging_profile_purpose": "TxProfile",
+            "charging_profile_kind": "Relative",
+            "transaction_id": transaction_id,
+            "charging_schedule": {
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": 8.0}],
+            },
+        },
+    )
+    answer = await site.csms.call("CP-16", profile)
+    assert answer.status == "Accepted"
+    await eventually(lambda: site.cp16.current_limit_a(1) <= 8.0)
+    await eventually(lambda: site.cp201.current_limit_a(1) > 16.0)  # the rest goes to b
+
+
+async def test_a_lost_meter_sends_everyone_to_the_floors(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    floors = site.controller.loop.floors_a if site.controller.loop else {}
+    await site.meter.stop()
+    await eventually(lambda: site.limits_a() == (floors["a"], floors["b"]))
+    assert floors["a"] + floors["b"] <= FUSE_A
+
+
+async def test_when_the_controller_dies_the_stations_fall_back_to_their_floors(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    loop = site.controller.loop
+    assert loop is not None
+    floors = loop.floors_a
+    await site.kill_controller()  # every socket drops, nothing renews the leases
+    await asyncio.wait_for(site.cp16.wait_disconnected(), 5)
+    await eventually(lambda: site.limits_a() == (floors["a"], floors["b"]), timeout_s=10)
+    assert floors["a"] + floors["b"] <= FUSE_A  # the floors fit the fuse on L1
