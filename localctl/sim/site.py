@@ -14,12 +14,15 @@ the step waits for all of them. `run()` paces steps at `step_s / speedup` of rea
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from localctl.config.model import LocalctlConfig
 from localctl.config.site import SiteConfig
@@ -35,6 +38,10 @@ from localctl.sim.site_stations import SiteStation, StationPlan, build_site_stat
 from localctl.sim.site_stations import sample_interval_s as station_sample_interval_s
 
 Action = Callable[[], Awaitable[object]]
+LOGGER = logging.getLogger(__name__)
+# What a station's OCPP call can meet when its peer is gone or misbehaves; the station
+# then carries on offline, as real stations do.
+_CALL_FAILURES = (SimError, TimeoutError, ConnectionClosed, InvalidHandshake, OSError)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,17 @@ class SiteSettings:
     overload_tolerance_a: float = 0.0
     random_horizon_s: float = 24 * 3600.0
     """How far ahead random arrivals are drawn when no scripted list is given."""
+    reconnect_after_s: float | None = 10.0
+    """A station whose connection dropped tries again after this much simulated time."""
+
+
+@dataclass(frozen=True)
+class CallFailure:
+    """An OCPP call (or reconnection) of a station that failed; the site carried on."""
+
+    time_s: float
+    station_id: str
+    error: str
 
 
 @dataclass
@@ -108,6 +126,8 @@ class SimSite:
         self.sessions: dict[str, Session] = {}
         self._sessions_started = 0
         self._last_sample_s: dict[str, float] = {}
+        self._last_connect_s: dict[str, float] = {}
+        self.call_failures: list[CallFailure] = []
         self.node_currents_a: dict[str, PhaseCurrents] = self.model.node_currents_a(0.0)
         self.grid_energy_wh = 0.0
         self.meter: SiteMeterServer | None = None
@@ -138,9 +158,14 @@ class SimSite:
         await self._exit_stack.aclose()
 
     def _boot_actions(self, station_id: str) -> list[Action]:
+        """BootNotification, then each port's status as the station knows it."""
         station = self.stations[station_id]
         ports = sorted(p for sid, p in self.port_of.values() if sid == station_id)
-        return [station.boot, *(_bind(station.set_available, port) for port in ports)]
+        statuses = [
+            _bind(station.status, port, station.connector_status.get(port, "Available"))
+            for port in ports
+        ]
+        return [station.boot, *statuses]
 
     # -- running ------------------------------------------------------------------------
 
@@ -159,6 +184,7 @@ class SimSite:
         """Advance the site by one step of simulated time."""
         step_s = self.settings.step_s
         self.clock.advance(step_s)
+        await self._per_station(self._reconnections(self.clock.now_s))
         await self._per_station(self._session_changes(self.clock.now_s))
         self.model.step(self.offers_a(), step_s)
         self.node_currents_a = self.model.node_currents_a(self.clock.now_s)
@@ -168,14 +194,42 @@ class SimSite:
         await self._per_station(self._meter_reports(self.clock.now_s))
 
     async def _per_station(self, actions: Mapping[str, Sequence[Action]]) -> None:
-        async def in_order(sequence: Sequence[Action]) -> None:
+        async def in_order(station_id: str, sequence: Sequence[Action]) -> None:
             for action in sequence:
-                await action()
+                try:
+                    await action()
+                except _CALL_FAILURES as exc:
+                    self._record_failure(station_id, exc)
 
         async with asyncio.TaskGroup() as group:
             for station_id, sequence in actions.items():
                 if sequence:
-                    group.create_task(in_order(sequence), name=f"site:{station_id}")
+                    group.create_task(in_order(station_id, sequence), name=f"site:{station_id}")
+
+    def _record_failure(self, station_id: str, exc: BaseException) -> None:
+        failure = CallFailure(self.clock.now_s, station_id, repr(exc))
+        LOGGER.warning("%s at %.1f s: %s", station_id, failure.time_s, failure.error)
+        self.call_failures.append(failure)
+
+    def _reconnections(self, now_s: float) -> dict[str, list[Action]]:
+        retry_s = self.settings.reconnect_after_s
+        if retry_s is None:
+            return {}
+        actions: dict[str, list[Action]] = {}
+        for station_id, station in self.stations.items():
+            if station.connected or now_s - self._last_connect_s.get(station_id, 0.0) < retry_s:
+                continue
+            self._last_connect_s[station_id] = now_s
+            actions[station_id] = [self._reconnect_action(station_id)]
+        return actions
+
+    def _reconnect_action(self, station_id: str) -> Action:
+        async def reconnect() -> None:
+            await self.stations[station_id].connect()
+            for action in self._boot_actions(station_id):
+                await action()
+
+        return reconnect
 
     # -- what the site shows ------------------------------------------------------------
 
@@ -229,8 +283,11 @@ class SimSite:
         self.sessions[arrival.evse_id] = session
 
         async def start() -> None:
-            await station.start_charging(port, arrival.id_token)
-            session.charging = True
+            try:
+                await station.start_charging(port, arrival.id_token)
+            finally:
+                # Stations authorize locally and charge when the controller is unreachable.
+                session.charging = True
 
         token = arrival.id_token
         return [_bind(station.plug_in, port), _bind(station.authorize, token), start]

@@ -177,6 +177,10 @@ class SimStationBase:
         return await self.call_log.wait_for(action, count, timeout_s)
 
     @property
+    def connected(self) -> bool:
+        return self._connection is not None and self._connection.close_code is None
+
+    @property
     def subprotocol(self) -> str | None:
         return None if self._connection is None else self._connection.subprotocol
 

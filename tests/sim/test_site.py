@@ -243,3 +243,20 @@ def test_random_arrivals_repeat_with_the_seed_and_never_overlap_on_an_evse() -> 
         mine = [a for a in first if a.evse_id == evse_id]
         assert all(a.leaves_s <= b.at_s for a, b in itertools.pairwise(mine))
     assert first == sorted(first, key=lambda a: a.at_s)
+
+
+async def test_stations_charge_on_while_offline_and_reconnect(csms: StubCsms) -> None:
+    arrivals = [arrival("e3"), arrival("e1", at_s=4.0)]
+    async with site_for(csms, arrivals) as site:
+        await steps(site, 2)
+        await csms.disconnect("CP-A")
+        await csms.disconnect("CP-B")
+        await steps(site, 4)
+        assert not site.stations["CP-B"].connected
+        assert site.offers_a() == {"e3": 16.0, "e1": 32.0}
+        assert {failure.station_id for failure in site.call_failures} == {"CP-A", "CP-B"}
+        await steps(site, 10)  # reconnects after 10 s of simulated time
+        assert site.stations["CP-A"].connected
+        assert site.stations["CP-B"].connected
+    boots = [a for a, _ in csms.received("CP-A") if a == "BootNotification"]
+    assert len(boots) == 2
