@@ -52,7 +52,7 @@ class MqttMeterInput:
         silent_s = now_s - self._last_message_s
         if silent_s >= self.config.timeout_s and not self._silence_reported:
             self._silence_reported = True
-            description = f"no message on {self.config.topic} for {silent_s:.0f} s"
+            description = f"no message on {self.config.topic} for {silent_s:.1f} s"
             _log.warning("meter %s: %s", self.config.id, description)
             self._sink.input_fault(InputFault(self.config.id, description, now_s))
 

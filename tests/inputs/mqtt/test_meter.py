@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import orjson
@@ -122,10 +124,21 @@ async def test_silent_meter_is_reported_once_per_silence(
     meter.check_silence()
     meter.check_silence()
     assert [f.description for f in sink.faults] == [
-        "no message on shellypro3em-01/status/em:0 for 10 s"
+        "no message on shellypro3em-01/status/em:0 for 10.0 s"
     ]
     observer.client.publish(SHELLY_PRO_3EM.topic, orjson.dumps(MESSAGE))
     await sink.wait_until(lambda: bool(sink.readings))
     clock.now_s += 10
     meter.check_silence()
     assert len(sink.faults) == 2
+
+
+async def test_watchdog_reports_a_meter_silent_past_its_timeout(client: MqttClient) -> None:
+    sink = RecordingSink()
+    config = SHELLY_PRO_3EM.model_copy(update={"timeout_s": 0.2})
+    watched = MqttMeterInput(client, config, sink, monotonic=time.monotonic, wall=time.time)
+    async with asyncio.TaskGroup() as tasks:
+        watchdog = tasks.create_task(watched.run())
+        await sink.wait_until(lambda: bool(sink.faults))
+        watchdog.cancel()
+    assert sink.faults[0].description.startswith(f"no message on {config.topic} for 0.")
