@@ -14,10 +14,19 @@ from ocpp.v16 import call
 
 from localctl.sim.config_store import KeyStore16
 from localctl.sim.ocpp_glue import OCPP16, iso_utc
+from localctl.sim.quirks import StationQuirks
 from localctl.sim.station16_handlers import Station16Handlers
 from localctl.sim.station_base import ConnectionOptions, SimStationBase
 
 PHASES = ("L1", "L2", "L3")
+
+
+def quirk_keys16(quirks: StationQuirks) -> dict[str, str]:
+    """The configuration keys through which a 1.6 station announces its quirks."""
+    keys = {"ChargeProfileMaxStackLevel": str(quirks.max_stack_level)}
+    if quirks.watts_only:
+        keys["ChargingScheduleAllowedChargingRateUnit"] = "Power"
+    return keys
 
 
 def sampled_values16(
@@ -62,7 +71,7 @@ class SimStation16(Station16Handlers, SimStationBase):
     ) -> None:
         super().__init__(url, station_id, ports=connectors, **options)
         self.connectors = connectors
-        self.config = KeyStore16(connectors, config)
+        self.config = KeyStore16(connectors, {**quirk_keys16(self.quirks), **(config or {})})
         self.transaction_ids: dict[int, int] = {}
         self.connector_status: dict[int, str] = dict.fromkeys(range(connectors + 1), "Available")
         self.last_reading: dict[int, tuple[tuple[float, ...], float]] = {}

@@ -17,10 +17,19 @@ from ocpp.v201 import call
 
 from localctl.sim.config_store import VariableName, VariableStore201
 from localctl.sim.ocpp_glue import OCPP201, iso_utc
+from localctl.sim.quirks import StationQuirks
 from localctl.sim.station201_handlers import Station201Handlers
 from localctl.sim.station_base import ConnectionOptions, SimStationBase
 
 PHASES = ("L1", "L2", "L3")
+
+
+def quirk_variables201(quirks: StationQuirks) -> dict[VariableName, str]:
+    """The device-model variables through which a 2.0.1 station announces its quirks."""
+    variables = {("SmartChargingCtrlr", "ProfileStackLevel"): str(quirks.max_stack_level)}
+    if quirks.watts_only:
+        variables[("SmartChargingCtrlr", "RateUnit")] = "W"
+    return variables
 
 
 @dataclass
@@ -79,7 +88,7 @@ class SimStation201(Station201Handlers, SimStationBase):
     ) -> None:
         super().__init__(url, station_id, ports=evses, **options)
         self.evses = evses
-        self.variables = VariableStore201(variables)
+        self.variables = VariableStore201({**quirk_variables201(self.quirks), **(variables or {})})
         self.transactions: dict[int, Transaction201] = {}
         self.connector_status: dict[int, str] = dict.fromkeys(range(1, evses + 1), "Available")
         self.last_reading: dict[int, tuple[tuple[float, ...], float]] = {}
