@@ -12,8 +12,17 @@ Both sides record every CALL they receive (`received`, `received_calls` with mes
 `wait_for_call`), can be scripted to answer an action with a CALLERROR or not at all
 (`ReplyScript`), and show their traffic through an `on_frame` hook. Calls return the
 `ocpp` result dataclasses and raise `PeerCallError` on a CALLERROR.
+
+`SimSite` builds the stations of a site configuration and runs the site around them: EVs
+(`Ev`, `EvSpec`) arriving by a script or a seeded random process, base loads, an SDM630
+site meter over Modbus TCP (`SiteMeterServer`) and overload accounting
+(`OverloadTracker`), all on a `SimClock` that tests can run fast. Station quirks
+(`StationQuirks`) are data. See docs/simulator.md.
 """
 
+from localctl.sim.arrivals import Arrival, random_arrivals
+from localctl.sim.base_load import BaseLoad, constant_base_load, daily_base_load, step_base_load
+from localctl.sim.clock import SimClock
 from localctl.sim.csms import StubCsms
 from localctl.sim.endpoint import ReceivedCall, ReplyScript
 from localctl.sim.errors import (
@@ -23,29 +32,54 @@ from localctl.sim.errors import (
     SimError,
     SubprotocolMismatchError,
 )
+from localctl.sim.ev import EV_SPECS, Ev, EvSpec
 from localctl.sim.fleet import build_fleet, run_fleet
+from localctl.sim.meter_server import MeterReading, SiteMeterServer
+from localctl.sim.overload import OverloadTracker, PhaseOverload
+from localctl.sim.quirks import StationQuirks
 from localctl.sim.scenario import EV_MODELS, EvModel, run_station_life
+from localctl.sim.site import CallFailure, SimSite, SiteSettings
+from localctl.sim.site_stations import StationPlan
 from localctl.sim.station16 import SimStation16
 from localctl.sim.station201 import SimStation201
 from localctl.sim.station_base import ConnectionOptions, LifecycleStation, StationIdentity
 
 __all__ = [
     "EV_MODELS",
+    "EV_SPECS",
+    "Arrival",
+    "BaseLoad",
+    "CallFailure",
     "ConnectionLostError",
     "ConnectionOptions",
+    "Ev",
     "EvModel",
+    "EvSpec",
     "LifecycleStation",
+    "MeterReading",
     "NotConnectedError",
+    "OverloadTracker",
     "PeerCallError",
+    "PhaseOverload",
     "ReceivedCall",
     "ReplyScript",
+    "SimClock",
     "SimError",
+    "SimSite",
     "SimStation16",
     "SimStation201",
+    "SiteMeterServer",
+    "SiteSettings",
     "StationIdentity",
+    "StationPlan",
+    "StationQuirks",
     "StubCsms",
     "SubprotocolMismatchError",
     "build_fleet",
+    "constant_base_load",
+    "daily_base_load",
+    "random_arrivals",
     "run_fleet",
     "run_station_life",
+    "step_base_load",
 ]

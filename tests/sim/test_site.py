@@ -23,6 +23,7 @@ from localctl.inputs.modbus.registers import EASTRON_SDM630
 from localctl.sim import StubCsms
 from localctl.sim.arrivals import Arrival, random_arrivals
 from localctl.sim.base_load import BaseLoad, constant_base_load, step_base_load
+from localctl.sim.display import phase_lines, session_lines
 from localctl.sim.ev import EvSpec
 from localctl.sim.quirks import StationQuirks
 from localctl.sim.site import SimSite, SiteSettings
@@ -260,3 +261,15 @@ async def test_stations_charge_on_while_offline_and_reconnect(csms: StubCsms) ->
         assert site.stations["CP-B"].connected
     boots = [a for a, _ in csms.received("CP-A") if a == "BootNotification"]
     assert len(boots) == 2
+
+
+async def test_display_shows_each_phase_against_its_fuse(csms: StubCsms) -> None:
+    loads = {"main": constant_base_load((70.0, 0.0, 0.0))}
+    async with site_for(csms, [arrival("e3")], base_loads=loads) as site:
+        await steps(site, 2)
+        phases = phase_lines(site)
+        sessions = session_lines(site)
+    assert len(phases) == 6
+    assert phases[0].startswith("        main L1   86.0 /  63.0 A [")
+    assert phases[0].endswith("] OVER")
+    assert sessions == ["      e3 CP-B#1 offered  16.0 A drawn 16.0/16.0/16.0 A SoC  30 %"]
