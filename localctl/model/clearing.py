@@ -68,6 +68,8 @@ def clear_to_payload(spec: ClearSpec, version: OcppVersion) -> JsonObject:
 
 def clear_from_payload(version: OcppVersion, payload: JsonObject) -> ClearSpec:
     """Read a CSMS's ClearChargingProfile request; unreadable fields count as absent."""
+    if not isinstance(payload, dict):
+        raise UnreadablePayloadError("ClearChargingProfile payload is not an object")
     if version is OcppVersion.V16:
         return ClearSpec(
             integer_at(payload, "id"),

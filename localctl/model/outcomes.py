@@ -81,6 +81,8 @@ class Outcome:
 
 def interpret(command: Command, version: OcppVersion, result: JsonObject) -> Outcome:
     """What the station's CALLRESULT to `command` means. Never raises on a bad answer."""
+    if not isinstance(result, dict):
+        return Outcome(OutcomeStatus.UNRECOGNISED, None)
     if isinstance(command, GetConfiguration):
         return _configuration(command, version, result)
     if isinstance(command, SetConfiguration) and version is not OcppVersion.V16:

@@ -268,6 +268,8 @@ def _codec_version(version: OcppVersion) -> OcppVersion:
 
 
 def profile_from_payload(version: OcppVersion, payload: JsonObject) -> ProfileSpec:
+    if not isinstance(payload, dict):
+        raise UnreadablePayloadError("SetChargingProfile payload is not an object")
     if _codec_version(version) is OcppVersion.V16:
         evse_id, profile = (
             integer_at(payload, "connectorId"),
@@ -296,6 +298,8 @@ def profile_from_object(version: OcppVersion, profile: JsonObject, evse_id: int)
     if unit is None or periods is None:
         raise UnreadablePayloadError("charging schedule lacks its unit or readable periods")
     transaction = profile.get("transactionId")
+    if not isinstance(transaction, int | str) or isinstance(transaction, bool):
+        transaction = None
     return ProfileSpec(
         profile_id=profile_id,
         purpose=purpose,

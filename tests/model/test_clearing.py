@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from localctl.model.clearing import ClearSpec
 from localctl.model.errors import UnreadablePayloadError
@@ -8,6 +12,7 @@ from localctl.model.profiles import ProfileKind, ProfilePurpose, ProfileSpec
 from localctl.model.schedules import RateUnit, SchedulePeriod
 from localctl.relay.schemas import SchemaRegistry
 from localctl.relay.versions import OcppVersion
+from tests.model.fuzzing import PAYLOADS
 
 V16, V201 = OcppVersion.V16, OcppVersion.V201
 
@@ -64,3 +69,11 @@ def test_2_0_1_criteria_are_nested() -> None:
 def test_an_unknown_purpose_does_not_widen_the_clear() -> None:
     with pytest.raises(UnreadablePayloadError):
         ClearSpec.from_payload(V16, {"chargingProfilePurpose": "ChargingStationMaxProfile"})
+
+
+@given(st.sampled_from([V16, V201]), PAYLOADS)
+def test_reading_any_clear_raises_only_the_peer_error(
+    version: OcppVersion, payload: dict[str, object]
+) -> None:
+    with contextlib.suppress(UnreadablePayloadError):
+        ClearSpec.from_payload(version, payload)

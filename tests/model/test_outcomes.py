@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from localctl.model.clearing import ClearSpec
 from localctl.model.commands import (
     ClearLimit,
+    Command,
     GetCompositeSchedule,
     GetConfiguration,
     RemoteStart,
@@ -25,6 +29,7 @@ from localctl.model.outcomes import (
 from localctl.model.profiles import ProfileKind, ProfilePurpose, ProfileSpec
 from localctl.model.schedules import ChargingSchedule, RateUnit, SchedulePeriod
 from localctl.relay.versions import OcppVersion
+from tests.model.fuzzing import PAYLOADS
 
 V16, V201 = OcppVersion.V16, OcppVersion.V201
 LEASE = SetLimit(
@@ -158,3 +163,23 @@ def test_composite_schedules_of_both_versions() -> None:
 def test_remote_start_may_tell_the_transaction_id() -> None:
     outcome = interpret(RemoteStart(1, "A"), V201, {"status": "Accepted", "transactionId": "t-9"})
     assert outcome.transaction_id == "t-9"
+
+
+COMMANDS = [
+    LEASE,
+    GetCompositeSchedule(1, 60),
+    GetConfiguration(("HeartbeatInterval",)),
+    GetConfiguration(()),
+    SetConfiguration("HeartbeatInterval", "1"),
+    RemoteStart(1, "A"),
+    Reset(hard=True),
+    Unlock(1),
+]
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(COMMANDS), st.sampled_from([V16, V201]), PAYLOADS)
+def test_interpret_never_raises_on_any_answer(
+    command: Command, version: OcppVersion, result: dict[str, object]
+) -> None:
+    assert isinstance(interpret(command, version, result), Outcome)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from localctl.model.errors import NotExpressibleError, UnreadablePayloadError
@@ -13,6 +14,7 @@ from localctl.model.profiles import ProfileKind, ProfilePurpose, ProfileSpec, Re
 from localctl.model.schedules import RateUnit, SchedulePeriod
 from localctl.relay.schemas import SchemaRegistry
 from localctl.relay.versions import OcppVersion
+from tests.model.fuzzing import PAYLOADS, mutated
 
 V16, V201 = OcppVersion.V16, OcppVersion.V201
 T0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
@@ -236,3 +238,15 @@ def test_any_well_formed_lease_round_trips(
     payload = spec.to_payload(version)
     assert schemas.validate(version, "SetChargingProfile", payload, is_response=False) is None
     assert ProfileSpec.from_payload(version, payload) == expected
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from([V16, V201]),
+    PAYLOADS | mutated(LEASE.to_payload(V16)) | mutated(TX.to_payload(V201)),
+)
+def test_reading_any_payload_raises_only_the_peer_error(
+    version: OcppVersion, payload: dict[str, object]
+) -> None:
+    with contextlib.suppress(UnreadablePayloadError):
+        ProfileSpec.from_payload(version, payload)

@@ -11,61 +11,11 @@ from localctl.relay.events import FrameRelayed, Side
 from localctl.relay.frames import MessageType
 from localctl.relay.schemas import actions_of
 from localctl.relay.versions import OcppVersion
+from tests.model.fuzzing import PAYLOADS, mutated
 from tests.model.relayed import relayed
 
 V16 = OcppVersion.V16
 V201 = OcppVersion.V201
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=12)
-    | st.sampled_from(["L1", "Outlet", "kWh", "Started", "Charging", "2026-03-01T10:00:00Z"])
-)
-KEYS = st.sampled_from(
-    [
-        "connectorId",
-        "evseId",
-        "status",
-        "transactionId",
-        "meterValue",
-        "sampledValue",
-        "value",
-        "measurand",
-        "phase",
-        "unit",
-        "unitOfMeasure",
-        "multiplier",
-        "location",
-        "timestamp",
-        "eventType",
-        "seqNo",
-        "transactionInfo",
-        "evse",
-        "id",
-        "chargingState",
-        "chargingNeeds",
-        "acChargingParameters",
-        "chargingLimit",
-        "chargingSchedule",
-        "chargingSchedulePeriod",
-        "startPeriod",
-        "limit",
-        "transactionData",
-        "idToken",
-        "connectorStatus",
-        "chargingStation",
-        "meterStart",
-        "format",
-    ]
-) | st.text(max_size=8)
-JSON = st.recursive(
-    SCALARS,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=6),
-    max_leaves=30,
-)
-PAYLOADS = st.dictionaries(KEYS, JSON, max_size=8)
 ACTIONS = {version: actions_of(version) for version in (OcppVersion.V16, OcppVersion.V201)}
 
 
@@ -159,24 +109,15 @@ TEMPLATES: dict[tuple[OcppVersion, str], tuple[Any, Any]] = {
 }
 
 
-def mutated(value: Any) -> st.SearchStrategy[Any]:
-    """`value` with any part replaced by arbitrary JSON or dropped: near-valid payloads
-    reach the code deep inside the handlers that wholly random ones never do."""
-    if isinstance(value, dict):
-        parts = {key: mutated(item) for key, item in value.items()}
-        kept = st.fixed_dictionaries({}, optional=parts)
-        return JSON | kept | st.fixed_dictionaries(parts)
-    if isinstance(value, list):
-        return JSON | st.lists(st.one_of(*(mutated(item) for item in value)), max_size=3)
-    return st.just(value) | JSON
+MUTANTS = {key: (mutated(call), mutated(result)) for key, (call, result) in TEMPLATES.items()}
 
 
 @st.composite
 def exchanges(draw: st.DrawFn) -> tuple[OcppVersion, str, Any, Any]:
     if draw(st.booleans()):
         version, action = draw(st.sampled_from(sorted(TEMPLATES, key=str)))
-        call, result = TEMPLATES[(version, action)]
-        return version, action, draw(mutated(call)), draw(mutated(result))
+        calls, results = MUTANTS[(version, action)]
+        return version, action, draw(calls), draw(results)
     version = draw(st.sampled_from(sorted(ACTIONS, key=lambda v: v.value)))
     action = draw(st.sampled_from(ACTIONS[version]))
     return version, action, draw(PAYLOADS), draw(PAYLOADS)
