@@ -73,6 +73,7 @@ class MqttClient:
         self._connected = False
         self._stopping = False
         self._failed_attempts = 0
+        self._dropped_messages = 0
         self._ready = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._paho = self._make_paho(config, os.environ if environ is None else environ)
@@ -109,7 +110,9 @@ class MqttClient:
         """
         info = self._paho.publish(topic, payload, qos=self.config.qos, retain=retain)
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
-            _log.warning("mqtt: outgoing queue full, dropped a message on %s", topic)
+            if self._dropped_messages == 0:  # once per outage; the count comes on reconnecting
+                _log.warning("mqtt: outgoing queue full, dropping messages (first on %s)", topic)
+            self._dropped_messages += 1
 
     async def start(self) -> None:
         """Start connecting in the background; returns at once (see `wait_ready`)."""
@@ -225,6 +228,11 @@ class MqttClient:
         _log.info("mqtt: connected to %s:%s", self.config.host, self.config.port)
         self._connected = True
         self._failed_attempts = 0
+        if self._dropped_messages:
+            _log.warning(
+                "mqtt: %d messages were dropped while disconnected", self._dropped_messages
+            )
+            self._dropped_messages = 0
         self._pending_suback_mids.clear()
         self._paho.publish(self.status_topic, ONLINE, qos=1, retain=True)
         self._send_subscriptions(list(self._handlers))

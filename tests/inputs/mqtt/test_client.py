@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,23 @@ async def test_every_handler_of_a_topic_gets_the_message_even_if_one_fails(
     got = {await asyncio.wait_for(received.get(), WAIT_S) for _ in range(2)}
     assert got == {"first", "wildcard"}
     assert "handler" in caplog.text and "ValueError: localctl/both" in caplog.text
+
+
+async def test_publishing_while_the_broker_is_down_returns_at_once_and_counts_what_it_drops(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    lost = asyncio.Event()
+    mqtt = MqttClient(client_config(broker, max_queued_messages=5))
+    mqtt.on_disconnected(lost.set)
+    async with mqtt:
+        await mqtt.wait_ready()
+        await broker.stop()
+        await asyncio.wait_for(lost.wait(), WAIT_S)
+        started_s = time.monotonic()
+        for number in range(50):
+            mqtt.publish("localctl/burst", str(number).encode())
+        assert time.monotonic() - started_s < 0.5
+        await broker.start()
+        await asyncio.wait_for(mqtt.wait_ready(), WAIT_S)
+    assert caplog.text.count("outgoing queue full") == 1
+    assert "45 messages were dropped while disconnected" in caplog.text
