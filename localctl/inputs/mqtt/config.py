@@ -26,6 +26,10 @@ JsonPath = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^.]+(\
 PhasePaths = tuple[JsonPath, JsonPath, JsonPath]
 
 
+_PUBLISHED_LEVELS = frozenset({"status", "site", "evse", "meter", "station", "events"})
+"""First topic levels under the base that localctl publishes on (see docs/mqtt.md)."""
+
+
 class MqttConfigError(ValueError):
     """The configuration cannot be used as it is, e.g. a named environment variable is unset."""
 
@@ -134,6 +138,15 @@ class EmsMqttConfig(StrictModel):
         description="longest validity of one EMS limit (s); longer TTLs and valid_until "
         "times are shortened to it",
     )
+
+    @model_validator(mode="after")
+    def _not_where_localctl_publishes(self) -> EmsMqttConfig:
+        # Listening where localctl publishes would read its own messages as limits; on
+        # ems/error each rejection would answer itself, for ever.
+        topic = self.topic.strip("/")
+        if topic.split("/")[0] in _PUBLISHED_LEVELS or topic in ("ems", "ems/state"):
+            raise ValueError(f"topic {self.topic!r} is where localctl publishes; use ems/limit")
+        return self
 
 
 class MqttMeterConfig(StrictModel):

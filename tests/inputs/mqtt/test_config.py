@@ -76,3 +76,14 @@ def test_ems_nodes_must_be_single_topic_levels() -> None:
 def test_bad_meter_settings_are_rejected(changes: dict[str, object], field: str) -> None:
     data = {"id": "grid", "node_id": "main", "topic": "t", "current_paths": PATHS, **changes}
     assert field in errors(MqttMeterConfig, data)
+
+
+@pytest.mark.parametrize("topic", ["ems", "ems/state", "evse", "site/limits", "status"])
+def test_ems_topic_may_not_be_where_localctl_publishes(topic: str) -> None:
+    assert "is where localctl publishes" in errors(
+        EmsMqttConfig, {"topic": topic, "node_ids": ["main"]}
+    )
+
+
+def test_ems_topic_may_be_any_other_prefix() -> None:
+    assert EmsMqttConfig(topic="ems/vendor-x/limit", node_ids=("main",)).topic
