@@ -30,6 +30,21 @@ class EvseStatus(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class StationConnected:
+    """Made by the shell when a station's socket is accepted (not by the translator)."""
+
+    station_id: str
+    ocpp_version: str  # the WebSocket subprotocol, e.g. "ocpp1.6"
+
+
+@dataclass(frozen=True, slots=True)
+class StationDisconnected:
+    """Made by the shell when a station's socket closes (not by the translator)."""
+
+    station_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class StationBooted:
     station_id: str
     vendor: str | None
@@ -140,7 +155,9 @@ class TranslationProblem:
 
 
 ModelEvent = (
-    StationBooted
+    StationConnected
+    | StationDisconnected
+    | StationBooted
     | EvseStatusChanged
     | SessionStarted
     | SessionEnded

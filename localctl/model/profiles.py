@@ -14,7 +14,7 @@ Rules enforced on what the controller sends (`to_payload` raises `NotExpressible
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import TypeVar
@@ -22,11 +22,14 @@ from typing import TypeVar
 from localctl.model.errors import NotExpressibleError, UnreadablePayloadError
 from localctl.model.payload import JsonObject, integer_at, number_at, object_at, objects_at
 from localctl.model.schedules import (
+    DEFAULT_NUMBER_PHASES,
     RateUnit,
     SchedulePeriod,
     optional_timestamp,
     periods_from_json,
+    periods_in_unit,
     periods_to_json,
+    rate_in_unit,
     rate_unit_from_json,
 )
 from localctl.model.timestamps import parse_timestamp
@@ -111,6 +114,24 @@ class ProfileSpec:
         """Read a SetChargingProfile request (as a CSMS sends it); UnreadablePayloadError if it
         lacks what a profile needs."""
         return profile_from_payload(version, payload)
+
+
+def in_unit(
+    spec: ProfileSpec,
+    unit: RateUnit,
+    nominal_voltage_v: float,
+    default_phases: int = DEFAULT_NUMBER_PHASES,
+) -> ProfileSpec:
+    """`spec` with its limits re-expressed in `unit` (K01.FR.50): for stations that take only
+    W or only A. `default_phases` is what a station assumes when a period states none (3 by
+    1.6 section 7.12 and K01.FR.49)."""
+    if unit is spec.rate_unit:
+        return spec
+    periods = periods_in_unit(spec.periods, spec.rate_unit, unit, nominal_voltage_v, default_phases)
+    rate = spec.min_charging_rate
+    if rate is not None:
+        rate = rate_in_unit(rate, spec.rate_unit, unit, nominal_voltage_v, default_phases)
+    return replace(spec, rate_unit=unit, periods=periods, min_charging_rate=rate)
 
 
 def profile_to_payload(spec: ProfileSpec, version: OcppVersion) -> JsonObject:

@@ -70,6 +70,45 @@ def period_limit_a(
     return watts_to_amps_per_phase(period.limit, nominal_voltage_v, phases)
 
 
+def periods_in_unit(
+    periods: tuple[SchedulePeriod, ...],
+    from_unit: RateUnit,
+    to_unit: RateUnit,
+    nominal_voltage_v: float,
+    default_phases: int = DEFAULT_NUMBER_PHASES,
+) -> tuple[SchedulePeriod, ...]:
+    """`periods` re-expressed in `to_unit` (K01.FR.50), each with its own number of phases,
+    for stations that accept only one unit. The number of phases a period states is kept, so
+    the station converts back to the same current."""
+    if from_unit is to_unit:
+        return periods
+    return tuple(
+        SchedulePeriod(
+            period.start_offset_s,
+            rate_in_unit(
+                period.limit,
+                from_unit,
+                to_unit,
+                nominal_voltage_v,
+                period.number_phases or default_phases,
+            ),
+            period.number_phases,
+            period.phase_to_use,
+        )
+        for period in periods
+    )
+
+
+def rate_in_unit(
+    rate: float, from_unit: RateUnit, to_unit: RateUnit, nominal_voltage_v: float, phases: int
+) -> float:
+    if from_unit is to_unit:
+        return rate
+    if to_unit is RateUnit.WATT:
+        return amps_per_phase_to_watts(rate, nominal_voltage_v, phases)
+    return watts_to_amps_per_phase(rate, nominal_voltage_v, phases)
+
+
 def periods_to_json(periods: tuple[SchedulePeriod, ...], one_decimal: bool) -> list[JsonObject]:
     """`one_decimal`: 1.6 limits accept at most one fractional digit (1.6 section 7.14)."""
     return [_period_to_json(period, one_decimal) for period in periods]

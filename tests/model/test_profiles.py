@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from localctl.model.errors import NotExpressibleError, UnreadablePayloadError
-from localctl.model.profiles import ProfileKind, ProfilePurpose, ProfileSpec, Recurrency
+from localctl.model.profiles import ProfileKind, ProfilePurpose, ProfileSpec, Recurrency, in_unit
 from localctl.model.schedules import RateUnit, SchedulePeriod
 from localctl.relay.schemas import SchemaRegistry
 from localctl.relay.versions import OcppVersion
@@ -250,3 +250,14 @@ def test_reading_any_payload_raises_only_the_peer_error(
 ) -> None:
     with contextlib.suppress(UnreadablePayloadError):
         ProfileSpec.from_payload(version, payload)
+
+
+def test_a_profile_in_a_for_a_station_that_takes_only_w() -> None:
+    spec = replace(LEASE, periods=(SchedulePeriod(0, 16.0), SchedulePeriod(900, 16.0, 1)))
+    in_w = in_unit(spec, RateUnit.WATT, 230.0)
+    assert in_w.rate_unit is RateUnit.WATT
+    assert [p.limit for p in in_w.periods] == [pytest.approx(11040.0), pytest.approx(3680.0)]
+    assert in_w.min_charging_rate == pytest.approx(6.0 * 230 * 3)
+    back = in_unit(in_w, RateUnit.AMPERE, 230.0)
+    assert [p.limit for p in back.periods] == [pytest.approx(16.0), pytest.approx(16.0)]
+    assert in_unit(spec, RateUnit.AMPERE, 230.0) is spec
