@@ -190,12 +190,12 @@ class MqttClient:
         self, _c: object, _u: object, _f: object, reason: Any, _p: object = None
     ) -> None:
         if reason.is_failure:
-            _log.warning("mqtt: broker refused the connection: %s", reason)
-            return
-        self._hand_off(self._handle_connected)
+            self._hand_off(self._handle_connect_failed, f"broker refused the connection: {reason}")
+        else:
+            self._hand_off(self._handle_connected)
 
     def _paho_on_connect_fail(self, _c: object, _u: object) -> None:
-        self._hand_off(self._handle_connect_failed)
+        self._hand_off(self._handle_connect_failed, "network, TLS or broker down")
 
     def _paho_on_disconnect(
         self, _c: object, _u: object, _f: object, reason: Any, _p: object = None
@@ -213,16 +213,12 @@ class MqttClient:
 
     # -- event loop: state changes and dispatch ------------------------------------------------
 
-    def _handle_connect_failed(self) -> None:
+    def _handle_connect_failed(self, why: str) -> None:
         # paho retries with backoff; say so once per outage, not at every attempt.
         level = logging.WARNING if self._failed_attempts == 0 else logging.DEBUG
         self._failed_attempts += 1
-        _log.log(
-            level,
-            "mqtt: could not connect to %s:%s (network, TLS or broker down); retrying",
-            self.config.host,
-            self.config.port,
-        )
+        host, port = self.config.host, self.config.port
+        _log.log(level, "mqtt: could not connect to %s:%s (%s); retrying", host, port, why)
 
     def _handle_connected(self) -> None:
         _log.info("mqtt: connected to %s:%s", self.config.host, self.config.port)
