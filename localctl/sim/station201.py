@@ -179,13 +179,15 @@ class SimStation201(Station201Handlers, SimStationBase):
             "charging_state": "EVConnected",
             "stopped_reason": stopped_reason,
         }
-        result = await self._transaction_event(
-            "Ended", evse_id, trigger_reason, info, energy_wh=energy_wh
-        )
-        del self.transactions[evse_id]
-        # A TxProfile lives only as long as its transaction.
-        self.profiles.clear(port=evse_id, purpose="TxProfile")
-        return result
+        try:
+            return await self._transaction_event(
+                "Ended", evse_id, trigger_reason, info, energy_wh=energy_wh
+            )
+        finally:
+            # The transaction ends at the station even if the message cannot be delivered,
+            # and a TxProfile lives only as long as its transaction.
+            del self.transactions[evse_id]
+            self.profiles.clear(port=evse_id, purpose="TxProfile")
 
     def _meter_value(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
         return {"timestamp": iso_utc(self._clock()), "sampled_value": samples}

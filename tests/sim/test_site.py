@@ -273,3 +273,17 @@ async def test_display_shows_each_phase_against_its_fuse(csms: StubCsms) -> None
     assert phases[0].startswith("        main L1   86.0 /  63.0 A [")
     assert phases[0].endswith("] OVER")
     assert sessions == ["      e3 CP-B#1 offered  16.0 A drawn 16.0/16.0/16.0 A SoC  30 %"]
+
+
+async def test_a_session_ending_offline_still_ends_its_tx_profile(csms: StubCsms) -> None:
+    async with site_for(csms, [arrival("e3", stay_s=5.0)]) as site:
+        await steps(site, 2)
+        station = site.stations["CP-B"]
+        assert isinstance(station, SimStation201)
+        running = station.transactions[1].transaction_id
+        profile = profile_201("TxProfile", 6.0, transaction_id=running)
+        await csms.call("CP-B", call201.SetChargingProfile(evse_id=1, charging_profile=profile))
+        await csms.disconnect("CP-B")
+        await steps(site, 5)
+        assert station.transactions == {}
+        assert station.profiles.profiles == []
