@@ -91,7 +91,8 @@ def on_start_result(
 def on_stop(station_id: str, tracker: TransactionTracker, call: JsonObject) -> list[ModelEvent]:
     transaction_id = str(required(integer_at(call, "transactionId"), "transactionId"))
     evse_id = tracker.evse_of(transaction_id)
-    tracker.ended(transaction_id)
+    if not tracker.ended(transaction_id):
+        return []
     samples = objects_at(call, "transactionData")
     ended = SessionEnded(
         station_id,

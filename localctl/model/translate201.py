@@ -91,21 +91,20 @@ def on_transaction_event(
     events: list[ModelEvent] = []
     if event_type == "Started":
         id_token = text_at(object_at(call, "idToken") or {}, "idToken") or None
-        energy_wh = first_energy_wh(samples)
+        meter_start_wh = first_energy_wh(samples)
         events.append(
-            SessionStarted(station_id, evse_id, transaction_id, id_token, energy_wh, timestamp)
+            SessionStarted(station_id, evse_id, transaction_id, id_token, meter_start_wh, timestamp)
         )
     events.extend(samples)
     state = lookup(CHARGING_STATE_201, info.get("chargingState"))
     if state is not None and evse_id is not None:
         connector_id = integer_at(evse, "connectorId")
         events.append(EvseStatusChanged(station_id, evse_id, connector_id, state, timestamp))
-    if event_type == "Ended":
-        tracker.ended(transaction_id)
+    if event_type == "Ended" and tracker.ended(transaction_id):
         reason = text_at(info, "stoppedReason") or "Local"
-        energy_wh = last_energy_wh(samples)
+        meter_stop_wh = last_energy_wh(samples)
         events.append(
-            SessionEnded(station_id, evse_id, transaction_id, reason, energy_wh, timestamp)
+            SessionEnded(station_id, evse_id, transaction_id, reason, meter_stop_wh, timestamp)
         )
     return events
 

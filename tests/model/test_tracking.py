@@ -17,7 +17,13 @@ def test_seq_nos_count_once_per_transaction() -> None:
     assert not tracker.first_time("t1", 0)
     assert tracker.first_time("t2", 0)
     tracker.ended("t1")
-    assert tracker.first_time("t1", 0)
+    assert not tracker.first_time("t1", 0)  # a replay after the end is still a replay
+
+
+def test_a_transaction_ends_once() -> None:
+    tracker = TransactionTracker()
+    assert tracker.ended("t1")
+    assert not tracker.ended("t1")
 
 
 def test_memory_is_bounded_oldest_first() -> None:

@@ -119,6 +119,16 @@ def test_stop_ends_the_session_on_its_connector_with_its_transaction_data() -> N
     ]
 
 
+def test_a_repeated_stop_transaction_ends_the_session_once() -> None:
+    translator = StationTranslator("cp1", V16)
+    stop = (
+        '[2,"{id}","StopTransaction",{{"transactionId":5,"meterStop":10,'
+        '"timestamp":"2026-03-01T11:00:00Z"}}]'
+    )
+    assert len(feed(translator, station(stop.format(id="a")))) == 1
+    assert feed(translator, station(stop.format(id="b"))) == []
+
+
 def test_stop_of_an_unknown_transaction_still_ends_it_without_an_evse() -> None:
     stop = (
         '[2,"9","StopTransaction",{"transactionId":5,"meterStop":10,'

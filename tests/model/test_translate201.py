@@ -104,6 +104,12 @@ def test_a_replayed_seq_no_yields_nothing_twice() -> None:
     assert feed(translator, replay) == []
 
 
+def test_a_replayed_ended_does_not_end_the_session_twice() -> None:
+    translator = StationTranslator("cs1", V201)
+    feed(translator, STARTED, ENDED)
+    assert feed(translator, ENDED.replace('"102"', '"202"')) == []
+
+
 def test_ended_without_reason_means_local() -> None:
     translator = StationTranslator("cs1", V201)
     ended = ENDED.replace(',"stoppedReason":"EVDisconnected"', "")
