@@ -7,7 +7,7 @@ results (configuration) come back per key, in the controller's key names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from localctl.model.commands import (
@@ -92,8 +92,7 @@ def interpret(command: Command, version: OcppVersion, result: JsonObject) -> Out
     if isinstance(command, GetCompositeSchedule):
         return _with_schedule(outcome, version, result)
     if isinstance(command, RemoteStart):
-        transaction_id = text_at(result, "transactionId")
-        return Outcome(outcome.status, raw, outcome.reason, transaction_id=transaction_id)
+        return replace(outcome, transaction_id=text_at(result, "transactionId"))
     return outcome
 
 
@@ -121,25 +120,19 @@ def _reason(result: JsonObject) -> str | None:
 
 def _with_schedule(outcome: Outcome, version: OcppVersion, result: JsonObject) -> Outcome:
     if version is OcppVersion.V16:
-        schedule_json = object_at(result, "chargingSchedule")
-        schedule = (
-            None if schedule_json is None else schedule_from_json(schedule_json, "startSchedule")
-        )
-        start = parse_timestamp(result.get("scheduleStart"))
-        if schedule is not None and schedule.start is None and start is not None:
-            schedule = ChargingSchedule(
-                schedule.rate_unit,
-                schedule.periods,
-                start,
-                schedule.duration_s,
-                schedule.min_charging_rate,
-            )
+        schedule = _composite_schedule_16(result)
     else:
-        schedule_json = object_at(result, "schedule")
-        schedule = (
-            None if schedule_json is None else schedule_from_json(schedule_json, "scheduleStart")
-        )
-    return Outcome(outcome.status, outcome.raw_status, outcome.reason, schedule=schedule)
+        schedule_json = object_at(result, "schedule") or {}
+        schedule = schedule_from_json(schedule_json, "scheduleStart")
+    return replace(outcome, schedule=schedule)
+
+
+def _composite_schedule_16(result: JsonObject) -> ChargingSchedule | None:
+    # 1.6 puts the start beside the schedule (scheduleStart) or in it (startSchedule).
+    schedule = schedule_from_json(object_at(result, "chargingSchedule") or {}, "startSchedule")
+    if schedule is None or schedule.start is not None:
+        return schedule
+    return replace(schedule, start=parse_timestamp(result.get("scheduleStart")))
 
 
 def _configuration(command: GetConfiguration, version: OcppVersion, result: JsonObject) -> Outcome:
