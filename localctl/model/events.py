@@ -119,7 +119,7 @@ class ChargingNeedsReported:
 
 @dataclass(frozen=True, slots=True)
 class ChargingLimitReported:
-    """2.0.1 NotifyChargingLimit: a limit set on the station by someone else (K12)."""
+    """2.0.1 NotifyChargingLimit: a limit an external system set on the station (K11, K12)."""
 
     station_id: str
     evse_id: int | None

@@ -9,7 +9,8 @@ from localctl.model.events import SessionStarted
 from localctl.model.translator import StationTranslator
 from localctl.relay.events import FrameRelayed, Side
 from localctl.relay.frames import MessageType
-from localctl.relay.schemas import actions_of
+from localctl.relay.schemas import SchemaRegistry, actions_of
+from localctl.relay.session import RelaySession
 from localctl.relay.versions import OcppVersion
 from tests.model.fuzzing import PAYLOADS, mutated
 from tests.model.relayed import relayed
@@ -172,3 +173,24 @@ def test_pending_calls_are_bounded() -> None:
     assert translator.observe(relayed(answer, V16, Side.CSMS, "StartTransaction")) == []
     answer = '[3,"s99",{"idTagInfo":{"status":"Accepted"},"transactionId":2}]'
     assert len(translator.observe(relayed(answer, V16, Side.CSMS, "StartTransaction"))) == 1
+
+
+def test_frames_relayed_by_a_real_session_translate(schemas: SchemaRegistry) -> None:
+    session = RelaySession("cp1", V16, schemas)
+    translator = StationTranslator("cp1", V16)
+    start = (
+        '[2,"42","StartTransaction",{"connectorId":2,"idTag":"04A2","meterStart":10,'
+        '"timestamp":"2026-03-01T10:00:00Z"}]'
+    )
+    session.receive(Side.STATION, start, now_s=0.0)
+    session.receive(
+        Side.CSMS, '[3,"42",{"idTagInfo":{"status":"Accepted"},"transactionId":8}]', now_s=0.1
+    )
+    events = [
+        model_event
+        for relay_event in session.events()
+        if isinstance(relay_event, FrameRelayed)
+        for model_event in translator.observe(relay_event)
+    ]
+    assert [type(event) for event in events] == [SessionStarted]
+    assert isinstance(events[0], SessionStarted) and events[0].evse_id == 2
