@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from optimizer.demand import SessionPlan
+from optimizer.model import Evse
 from optimizer.tree import SiteTree
 
 Ints64 = NDArray[np.int64]
@@ -60,24 +61,57 @@ def admit(plans: Sequence[SessionPlan], tree: SiteTree) -> Admission:
         return Admission(tuple(wanting), tuple(phases))
     admitted = list(wanting)
     remaining = capacity.tolist()
-    touches: dict[int, bool] = {}  # by column identity: columns are shared per node
-    on_contended = []
-    for index, plan in enumerate(plans):
-        column = tree.column(plan.evse, plan.grid_phases)
-        hit = touches.get(id(column))
-        if hit is None:
-            hit = touches[id(column)] = bool(contended[column.row_array].any())
-        if wanting[index] and hit:
-            on_contended.append(index)
-    for index in sorted(on_contended, key=lambda i: rank_key(plans[i])):
+    checks = _ContendedChecks(tree, contended)
+    on_contended = [
+        index
+        for index, plan in enumerate(plans)
+        if wanting[index] and checks.pairs(plan.evse, plan.grid_phases)
+    ]
+    for index in ranked(plans, on_contended):
         plan = plans[index]
         admitted[index] = False
         for option in _phase_options(plan):
-            if _take(tree, plan, option, remaining, contended):
+            if _take(checks.pairs(plan.evse, option), plan.floor_ma, remaining):
                 admitted[index] = True
                 phases[index] = option
                 break
     return Admission(tuple(admitted), tuple(phases))
+
+
+class _ContendedChecks:
+    """Per column, its (row, coefficient) pairs on contended rows; columns are shared."""
+
+    def __init__(self, tree: SiteTree, contended: NDArray[np.bool_]) -> None:
+        self._tree = tree
+        self._contended = contended.tolist()
+        self._memo: dict[int, list[tuple[int, int]]] = {}
+
+    def pairs(self, evse: Evse, phases: tuple[int, ...]) -> list[tuple[int, int]]:
+        column = self._tree.column(evse, phases)
+        found = self._memo.get(id(column))
+        if found is None:
+            found = [
+                (row, coef)
+                for row, coef in zip(column.rows, column.coefs, strict=True)
+                if self._contended[row]
+            ]
+            self._memo[id(column)] = found
+        return found
+
+
+def ranked(plans: Sequence[SessionPlan], indices: list[int]) -> list[int]:
+    """``indices`` sorted by rank_key, vectorised (plans are already in evse_id order)."""
+    chosen = [plans[i] for i in indices]
+    order = np.lexsort(
+        (
+            np.asarray(indices),
+            -np.asarray([p.turn_s for p in chosen]),
+            np.asarray([p.laxity_s for p in chosen]),
+            ~np.asarray([p.protected for p in chosen], dtype=bool),
+            -np.asarray([p.session.priority for p in chosen], dtype=np.int64),
+        )
+    )
+    return [indices[k] for k in order.tolist()]
 
 
 def _phase_options(plan: SessionPlan) -> list[tuple[int, ...]]:
@@ -101,18 +135,11 @@ def _floor_load(plans: Sequence[SessionPlan], wanting: list[bool], tree: SiteTre
     return load
 
 
-def _take(
-    tree: SiteTree,
-    plan: SessionPlan,
-    phases: tuple[int, ...],
-    remaining: list[int],
-    contended: NDArray[np.bool_],
-) -> bool:
-    """Reserve the plan's minimum on its contended rows if it fits on all of them."""
-    column = tree.column(plan.evse, phases)
-    pairs = [(r, c) for r, c in zip(column.rows, column.coefs, strict=True) if contended[r]]
-    if any(coef * plan.floor_ma > remaining[row] for row, coef in pairs):
-        return False
+def _take(pairs: list[tuple[int, int]], floor_ma: int, remaining: list[int]) -> bool:
+    """Reserve a minimum on its contended rows if it fits on all of them."""
     for row, coef in pairs:
-        remaining[row] -= coef * plan.floor_ma
+        if coef * floor_ma > remaining[row]:
+            return False
+    for row, coef in pairs:
+        remaining[row] -= coef * floor_ma
     return True

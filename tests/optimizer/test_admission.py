@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from optimizer import (
     Allocation,
     AllocatorState,
@@ -13,7 +18,12 @@ from optimizer import (
     Site,
     allocate,
 )
+from optimizer.admission import rank_key, ranked
+from optimizer.allocate import make_plans
+from optimizer.model import EvseState
+from optimizer.tree import build_tree
 from tests.optimizer.site_builders import evse, fuse, site
+from tests.optimizer.strategies import instances
 
 ONE_PHASE = (0,)
 
@@ -107,3 +117,36 @@ def test_a_fully_charged_session_is_not_admitted_and_says_so() -> None:
     assert allocation.evse("a").limit_a == 0.0
     assert allocation.evse("a").bound_by == "energy_needed"
     assert allocation.evse("b").limit_a == 13.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(instances(), st.lists(st.integers(-2, 2), min_size=12, max_size=12))
+def test_the_vectorised_ranking_is_the_documented_rank_key(
+    case: tuple[Site, list[Session]], histories: list[int]
+) -> None:
+    the_site, sessions = case
+    sessions = [
+        dataclasses.replace(s, departure_s=7_200.0 if k % 3 else None, energy_needed_wh=900.0 * k)
+        for k, s in enumerate(sessions)
+    ]
+    state = AllocatorState(
+        tuple(
+            EvseState(s.evse_id, s.arrival_s, 6.0, *_history(histories[k % 12]), 0.0)
+            for k, s in enumerate(sessions)
+        )
+    )
+    tree = build_tree(the_site)
+    plans = make_plans(tree, sessions, 500.0, Options(), state)
+    everyone = list(range(len(plans)))
+    assert ranked(plans, everyone) == sorted(everyone, key=lambda i: rank_key(plans[i]))
+
+
+def _history(kind: int) -> tuple[float | None, float | None]:
+    """(admitted_since_s, waiting_since_s) for a few shapes of past."""
+    return {
+        -2: (0.0, None),
+        -1: (450.0, None),
+        0: (None, None),
+        1: (None, 100.0),
+        2: (None, 400.0),
+    }[kind]
