@@ -39,6 +39,7 @@ from localctl.sim.overload import OverloadTracker, PhaseOverload
 from localctl.sim.quirks import StationQuirks
 from localctl.sim.scenario import EV_MODELS, EvModel, run_station_life
 from localctl.sim.site import CallFailure, SimSite, SiteSettings
+from localctl.sim.site_meters import SiteMeters, sdm630_meter_ports
 from localctl.sim.site_stations import StationPlan
 from localctl.sim.station16 import SimStation16
 from localctl.sim.station201 import SimStation201
@@ -69,6 +70,7 @@ __all__ = [
     "SimStation16",
     "SimStation201",
     "SiteMeterServer",
+    "SiteMeters",
     "SiteSettings",
     "StationIdentity",
     "StationPlan",
@@ -81,5 +83,6 @@ __all__ = [
     "random_arrivals",
     "run_fleet",
     "run_station_life",
+    "sdm630_meter_ports",
     "step_base_load",
 ]

@@ -5,7 +5,7 @@ Every step (`step_s` of simulated time):
    arrivals plug in, authorize and start a transaction;
 2. each station offers its charging ports what its profiles allow (station caps shared);
 3. the EVs follow their offers (after their reaction delays), and the currents per node and
-   grid phase are computed, fed to the overload tracker and served by the site meter;
+   grid phase are computed, fed to the overload tracker and served by the site meters;
 4. stations whose sampling interval has passed report MeterValues for their charging ports.
 OCPP calls of one station go out in order; different stations' calls run concurrently, and
 the step waits for all of them. `run()` paces steps at `step_s / speedup` of real time.
@@ -31,8 +31,9 @@ from localctl.sim.base_load import BaseLoad, PhaseCurrents, daily_base_load
 from localctl.sim.clock import SimClock
 from localctl.sim.errors import SimError
 from localctl.sim.ev import Ev
-from localctl.sim.meter_server import MeterReading, SiteMeterServer
+from localctl.sim.meter_server import SiteMeterServer
 from localctl.sim.overload import OverloadTracker
+from localctl.sim.site_meters import SiteMeters
 from localctl.sim.site_model import SiteModel
 from localctl.sim.site_stations import SiteStation, StationPlan, build_site_stations
 from localctl.sim.site_stations import sample_interval_s as station_sample_interval_s
@@ -47,8 +48,9 @@ _CALL_FAILURES = (SimError, TimeoutError, ConnectionClosed, InvalidHandshake, OS
 @dataclass(frozen=True)
 class SiteSettings:
     step_s: float = 1.0
-    meter_port: int | None = 0
-    """Port of the SDM630 site meter on 127.0.0.1 (0: any free one); None: no meter."""
+    meter_ports: Mapping[str, int] | None = None
+    """node id -> port of a simulated SDM630 on 127.0.0.1 (0: any free port); None: the
+    grid connection on any free port; empty: no meter. See `sdm630_meter_ports`."""
     overload_tolerance_a: float = 0.0
     random_horizon_s: float = 24 * 3600.0
     """How far ahead random arrivals are drawn when no scripted list is given."""
@@ -129,10 +131,8 @@ class SimSite:
         self._last_connect_s: dict[str, float] = {}
         self.call_failures: list[CallFailure] = []
         self.node_currents_a: dict[str, PhaseCurrents] = self.model.node_currents_a(0.0)
-        self.grid_energy_wh = 0.0
-        self.meter: SiteMeterServer | None = None
-        if settings.meter_port is not None:
-            self.meter = SiteMeterServer(port=settings.meter_port)
+        ports = settings.meter_ports
+        self.meters = SiteMeters({self.model.root_id: 0} if ports is None else ports)
         self._exit_stack = AsyncExitStack()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -140,13 +140,12 @@ class SimSite:
     async def __aenter__(self) -> Self:
         """Start the meter, connect and boot every station, report every port Available."""
         async with AsyncExitStack() as stack:
-            if self.meter is not None:
-                await stack.enter_async_context(self.meter)
+            await stack.enter_async_context(self.meters)
             for station in self.stations.values():
                 await stack.enter_async_context(station)
             await self._per_station({sid: self._boot_actions(sid) for sid in self.stations})
             self._exit_stack = stack.pop_all()
-        self._update_meter()
+        self.meters.update(self.node_currents_a, 0.0)
         return self
 
     async def __aexit__(
@@ -189,8 +188,7 @@ class SimSite:
         self.model.step(self.offers_a(), step_s)
         self.node_currents_a = self.model.node_currents_a(self.clock.now_s)
         self.overload.observe(self.node_currents_a, step_s)
-        self.grid_energy_wh += sum(self.grid_current_a) * 230.0 * step_s / 3600.0
-        self._update_meter()
+        self.meters.update(self.node_currents_a, step_s)
         await self._per_station(self._meter_reports(self.clock.now_s))
 
     async def _per_station(self, actions: Mapping[str, Sequence[Action]]) -> None:
@@ -234,6 +232,11 @@ class SimSite:
     # -- what the site shows ------------------------------------------------------------
 
     @property
+    def meter(self) -> SiteMeterServer | None:
+        """The simulated meter on the grid connection, if there is one."""
+        return self.meters.servers.get(self.model.root_id)
+
+    @property
     def grid_current_a(self) -> PhaseCurrents:
         return self.node_currents_a[self.model.root_id]
 
@@ -248,11 +251,6 @@ class SimSite:
             by_port = station.offers_a([s.port for s in charging])
             offers.update({s.arrival.evse_id: by_port[s.port] for s in charging})
         return offers
-
-    def _update_meter(self) -> None:
-        if self.meter is not None:
-            reading = MeterReading(self.grid_current_a, import_energy_wh=self.grid_energy_wh)
-            self.meter.update(reading)
 
     # -- sessions -----------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from localctl.sim.display import phase_lines, session_lines
 from localctl.sim.ev import EvSpec
 from localctl.sim.quirks import StationQuirks
 from localctl.sim.site import SimSite, SiteSettings
+from localctl.sim.site_meters import sdm630_meter_ports
 from localctl.sim.site_stations import StationPlan
 from localctl.sim.station16 import SimStation16
 from localctl.sim.station201 import SimStation201
@@ -70,7 +71,7 @@ async def site_for(
     arrivals: Sequence[Arrival] = (),
     base_loads: dict[str, BaseLoad] | None = None,
     plan: StationPlan | None = None,
-    meter_port: int | None = None,
+    meter_ports: dict[str, int] | None = None,
 ) -> AsyncIterator[SimSite]:
     site = SimSite(
         CONFIG,
@@ -79,7 +80,7 @@ async def site_for(
         arrivals=arrivals,
         base_loads=QUIET if base_loads is None else base_loads,
         plan=plan or StationPlan(sample_interval_s=5),
-        settings=SiteSettings(meter_port=meter_port),
+        settings=SiteSettings(meter_ports=meter_ports or {}),
     )
     async with site:
         yield site
@@ -112,7 +113,7 @@ async def test_every_site_config_file_builds_a_site(csms: StubCsms) -> None:
         if config.site is None or not config.stations:
             continue
         site = SimSite(
-            config, csms.url, rng=random.Random(2), settings=SiteSettings(meter_port=None)
+            config, csms.url, rng=random.Random(2), settings=SiteSettings(meter_ports={})
         )
         assert set(site.stations) == {station.id for station in config.stations}
 
@@ -209,22 +210,36 @@ async def test_base_load_step_without_a_controller_is_counted_as_overload(
     assert site.overload.phase("sub", "L1").seconds_over_s == 0.0
 
 
-async def test_site_meter_serves_the_grid_currents(csms: StubCsms) -> None:
+async def read_currents(port: int) -> tuple[float, float, float]:
+    client = TcpRegisterClient("127.0.0.1", port, unit_id=1, timeout_s=1.0)
+    try:
+        await client.connect()
+        blocks = {
+            block: await client.read_registers(block.function_code, block.address, block.count)
+            for block in plan_blocks(EASTRON_SDM630)
+        }
+    finally:
+        client.close()
+    return decode_meter_values(EASTRON_SDM630, RegisterImage(blocks)).current_a
+
+
+async def test_site_meters_serve_their_nodes_currents(csms: StubCsms) -> None:
     loads = {"main": constant_base_load((5.0, 6.0, 7.0))}
-    async with site_for(csms, [arrival("e2", COMPACT)], base_loads=loads, meter_port=0) as site:
+    meters = {"main": 0, "sub": 0}
+    async with site_for(
+        csms, [arrival("e2", COMPACT)], base_loads=loads, meter_ports=meters
+    ) as site:
         await steps(site, 3)
-        assert site.meter is not None
-        client = TcpRegisterClient("127.0.0.1", site.meter.port, unit_id=1, timeout_s=1.0)
-        try:
-            await client.connect()
-            blocks = {
-                block: await client.read_registers(block.function_code, block.address, block.count)
-                for block in plan_blocks(EASTRON_SDM630)
-            }
-        finally:
-            client.close()
-    values = decode_meter_values(EASTRON_SDM630, RegisterImage(blocks))
-    assert values.current_a == (5.0, 6.0, 23.0)
+        assert site.meter is site.meters.servers["main"]
+        main_a = await read_currents(site.meters.servers["main"].port)
+        sub_a = await read_currents(site.meters.servers["sub"].port)
+    assert (main_a, sub_a) == ((5.0, 6.0, 23.0), (0.0, 0.0, 16.0))
+    assert site.meters.energy_wh["sub"] == pytest.approx(3 * 16.0 * 230.0 / 3600.0)
+
+
+def test_meters_configured_on_this_machine_are_simulated_on_their_ports() -> None:
+    config = load_config(REPO / "site-configs" / "demo.yaml")
+    assert sdm630_meter_ports(config) == {"main": 15020}
 
 
 async def test_run_paces_steps_faster_with_a_speedup(csms: StubCsms) -> None:
