@@ -8,6 +8,7 @@ phases when a period does not say (1.6 section 7.12; K01.FR.49).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -109,13 +110,20 @@ def rate_in_unit(
     return watts_to_amps_per_phase(rate, nominal_voltage_v, phases)
 
 
+def floor_to_tenth(limit: float) -> float:
+    """A limit with one decimal, never above `limit`: rounding up would let a station draw
+    more than the controller allotted. The epsilon absorbs binary fractions (2.9999... = 3)."""
+    return math.floor(limit * 10 + 1e-9) / 10
+
+
 def periods_to_json(periods: tuple[SchedulePeriod, ...], one_decimal: bool) -> list[JsonObject]:
-    """`one_decimal`: 1.6 limits accept at most one fractional digit (1.6 section 7.14)."""
+    """`one_decimal`: 1.6 limits accept at most one fractional digit (1.6 section 7.14), so
+    they are floored to a tenth."""
     return [_period_to_json(period, one_decimal) for period in periods]
 
 
 def _period_to_json(period: SchedulePeriod, one_decimal: bool) -> JsonObject:
-    limit = round(period.limit, 1) if one_decimal else period.limit
+    limit = floor_to_tenth(period.limit) if one_decimal else period.limit
     item: JsonObject = {"startPeriod": period.start_offset_s, "limit": limit}
     if period.number_phases is not None:
         item["numberPhases"] = period.number_phases

@@ -85,10 +85,13 @@ def test_2_0_1_payload_has_a_schedule_list_and_a_string_transaction_id() -> None
     assert [s["id"] for s in profile["chargingSchedule"]] == [7]
 
 
-def test_1_6_limits_are_rounded_to_one_decimal() -> None:
-    spec = replace(LEASE, periods=(SchedulePeriod(0, 13.8333),))
+def test_1_6_limits_are_floored_to_one_decimal() -> None:
+    spec = replace(LEASE, periods=(SchedulePeriod(0, 13.8999), SchedulePeriod(60, 0.3)))
     period = spec.to_payload(V16)["csChargingProfiles"]["chargingSchedule"]
-    assert period["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 13.8}]
+    assert period["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 13.8},
+        {"startPeriod": 60, "limit": 0.3},
+    ]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from localctl.model.schedules import (
     RateUnit,
     SchedulePeriod,
     amps_per_phase_to_watts,
+    floor_to_tenth,
     period_limit_a,
     periods_from_json,
     periods_to_json,
@@ -31,6 +32,13 @@ def test_period_limits_in_a_are_per_phase_and_w_uses_the_periods_phases() -> Non
     assert period_limit_a(SchedulePeriod(0, 16.0, 1), RateUnit.AMPERE, 230.0, 3) == 16.0
     assert period_limit_a(SchedulePeriod(0, 7360.0, 2), RateUnit.WATT, 230.0, 3) == 16.0
     assert period_limit_a(SchedulePeriod(0, 11040.0), RateUnit.WATT, 230.0, 3) == 16.0
+
+
+@given(st.floats(0, 100_000))
+def test_flooring_to_a_tenth_never_raises_a_limit(limit: float) -> None:
+    floored = floor_to_tenth(limit)
+    assert floored <= limit + 1e-9
+    assert limit - floored < 0.1 + 1e-9
 
 
 def test_periods_to_json_and_back() -> None:
