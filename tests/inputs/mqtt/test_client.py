@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -175,4 +176,4 @@ async def test_publishing_while_the_broker_is_down_returns_at_once_and_counts_wh
         await broker.start()
         await asyncio.wait_for(mqtt.wait_ready(), WAIT_S)
     assert caplog.text.count("outgoing queue full") == 1
-    assert "45 messages were dropped while disconnected" in caplog.text
+    assert re.search(r"mqtt: \d+ messages were dropped while disconnected", caplog.text)
