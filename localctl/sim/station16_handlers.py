@@ -8,6 +8,7 @@ StartTransaction after RemoteStartTransaction) it is sent after the answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import call_result
@@ -120,14 +121,25 @@ class Station16Handlers(_Base):
 
     @handles("RemoteStartTransaction")
     def on_remote_start_transaction(
-        self, id_tag: str, connector_id: int | None = None, **_: Any
+        self,
+        id_tag: str,
+        connector_id: int | None = None,
+        charging_profile: dict[str, Any] | None = None,
+        **_: Any,
     ) -> Any:
         port = connector_id or self._free_connector()
         if port is None or port in self.transaction_ids:
             return call_result.RemoteStartTransaction(status="Rejected")
+        # A profile given with a remote start is the new transaction's TxProfile (1.6 5.11).
+        if charging_profile and charging_profile["charging_profile_purpose"] != "TxProfile":
+            return call_result.RemoteStartTransaction(status="Rejected")
 
         async def start() -> None:
             await self.start_charging(port, id_tag)
+            if charging_profile:
+                profile = profile_from_v16(port, charging_profile, self._clock())
+                transaction_id = str(self.transaction_ids[port])
+                self.profiles.install(replace(profile, transaction_id=transaction_id))
 
         self._after_reply("remote start", start)
         return call_result.RemoteStartTransaction(status="Accepted")

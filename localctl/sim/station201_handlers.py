@@ -8,6 +8,7 @@ triggered message) are sent after the answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ocpp.v201 import call, call_result
@@ -154,10 +155,14 @@ class Station201Handlers(_Base):
         id_token: dict[str, Any],
         remote_start_id: int,
         evse_id: int | None = None,
+        charging_profile: dict[str, Any] | None = None,
         **_: Any,
     ) -> Any:
         port = evse_id or self._free_evse()
         if port is None or port in self.transactions:
+            return call_result.RequestStartTransaction(status="Rejected")
+        # The profile of a remote start is the new transaction's TxProfile (F01, K05).
+        if charging_profile and charging_profile["charging_profile_purpose"] != "TxProfile":
             return call_result.RequestStartTransaction(status="Rejected")
 
         async def start() -> None:
@@ -168,6 +173,10 @@ class Station201Handlers(_Base):
                 remote_start_id=remote_start_id,
                 token_type=str(id_token["type"]),
             )
+            if charging_profile:
+                profile = profile_from_v201(port, charging_profile, self._clock())
+                transaction_id = self.transactions[port].transaction_id
+                self.profiles.install(replace(profile, transaction_id=transaction_id))
 
         self._after_reply("remote start", start)
         return call_result.RequestStartTransaction(status="Accepted")

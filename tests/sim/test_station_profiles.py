@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +17,14 @@ from localctl.sim.quirks import StationQuirks
 from localctl.sim.station16 import SimStation16
 from localctl.sim.station201 import SimStation201
 from tests.sim.helpers import profile_201, tx_default_16, variable
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
+    """The station installs a remote start's profile once the CSMS answered the start; no
+    message follows that a test could wait for, so poll."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 (station state, not an event)
+            await asyncio.sleep(0.005)
 
 
 def station_max_16(limit_a: float, stack_level: int, profile_id: int, **extra: Any) -> Any:
@@ -155,3 +165,37 @@ async def test_station201_reports_watts_for_its_phases(csms: StubCsms) -> None:
         {"start_period": 0, "limit": 2300.0, "number_phases": 1}
     ]
     assert unknown.status == "Rejected"
+
+
+async def test_remote_start_with_a_profile_makes_it_the_transactions_tx_profile(
+    csms: StubCsms,
+) -> None:
+    tx_profile = {**tx_default_16(8.0, profile_id=4), "charging_profile_purpose": "TxProfile"}
+    async with SimStation16(csms.url, "CP") as station:
+        refused = await csms.call(
+            "CP",
+            call16.RemoteStartTransaction(id_tag="APP", charging_profile=tx_default_16(8.0)),
+        )
+        started = await csms.call(
+            "CP", call16.RemoteStartTransaction(id_tag="APP", charging_profile=tx_profile)
+        )
+        await until(lambda: bool(station.profiles.profiles))
+        limit_a = station.current_limit_a(1)
+        installed = station.profiles.profiles
+    assert (refused.status, started.status, limit_a) == ("Rejected", "Accepted", 8.0)
+    assert [p.transaction_id for p in installed] == [str(station.transaction_ids[1])]
+
+
+async def test_request_start_with_a_profile_on_station201(csms: StubCsms) -> None:
+    async with SimStation201(csms.url, "CS") as station:
+        started = await csms.call(
+            "CS",
+            call201.RequestStartTransaction(
+                id_token={"id_token": "APP", "type": "Central"},
+                remote_start_id=3,
+                charging_profile=profile_201("TxProfile", 7.0),
+            ),
+        )
+        await until(lambda: bool(station.profiles.profiles))
+        limit_a = station.current_limit_a(1)
+    assert (started.status, limit_a) == ("Accepted", 7.0)
