@@ -230,6 +230,11 @@ _SENDING_RULES: tuple[tuple[str, Callable[[ProfileSpec, bool], bool]], ...] = (
         lambda spec, _: _starts(spec) != sorted(set(_starts(spec))),
     ),
     ("stack level must be >= 0", lambda spec, _: spec.stack_level < 0),
+    ("limits cannot be negative", lambda spec, _: any(p.limit < 0 for p in spec.periods)),
+    (
+        "a duration must be positive",
+        lambda spec, _: spec.duration_s is not None and spec.duration_s <= 0,
+    ),
     (
         "a station maximum belongs on EVSE 0",
         lambda spec, _: _is_station_max(spec) and spec.evse_id != 0,

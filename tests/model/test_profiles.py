@@ -116,6 +116,8 @@ def test_1_6_limits_are_floored_to_one_decimal() -> None:
         ({"kind": ProfileKind.RELATIVE}, "K01.FR.41"),
         ({"kind": ProfileKind.RECURRING}, "recurrency"),
         ({"transaction_id": "9"}, "only a TxProfile"),
+        ({"periods": (SchedulePeriod(0, -1.0),)}, "negative"),
+        ({"duration_s": 0}, "positive"),
         ({"periods": (SchedulePeriod(0, 16.0, 3, 2),)}, "K01.FR.19"),
     ],
 )
