@@ -38,7 +38,8 @@ from localctl.sim.meter_server import MeterReading, SiteMeterServer
 from localctl.sim.overload import OverloadTracker, PhaseOverload
 from localctl.sim.quirks import StationQuirks
 from localctl.sim.scenario import EV_MODELS, EvModel, run_station_life
-from localctl.sim.site import CallFailure, SimSite, SiteSettings
+from localctl.sim.site import SimSite, SiteSettings
+from localctl.sim.site_calls import CallFailure
 from localctl.sim.site_meters import SiteMeters, sdm630_meter_ports
 from localctl.sim.site_stations import StationPlan
 from localctl.sim.station16 import SimStation16

@@ -14,15 +14,12 @@ the step waits for all of them. `run()` paces steps at `step_s / speedup` of rea
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
-
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from localctl.config.model import LocalctlConfig
 from localctl.config.site import SiteConfig
@@ -33,16 +30,11 @@ from localctl.sim.errors import SimError
 from localctl.sim.ev import Ev
 from localctl.sim.meter_server import SiteMeterServer
 from localctl.sim.overload import OverloadTracker
+from localctl.sim.site_calls import Action, CallFailure, StationCalls, bind
 from localctl.sim.site_meters import SiteMeters
 from localctl.sim.site_model import SiteModel
 from localctl.sim.site_stations import SiteStation, StationPlan, build_site_stations
 from localctl.sim.site_stations import sample_interval_s as station_sample_interval_s
-
-Action = Callable[[], Awaitable[object]]
-LOGGER = logging.getLogger(__name__)
-# What a station's OCPP call can meet when its peer is gone or misbehaves; the station
-# then carries on offline, as real stations do.
-_CALL_FAILURES = (SimError, TimeoutError, ConnectionClosed, InvalidHandshake, OSError)
 
 
 @dataclass(frozen=True)
@@ -56,15 +48,6 @@ class SiteSettings:
     """How far ahead random arrivals are drawn when no scripted list is given."""
     reconnect_after_s: float | None = 10.0
     """A station whose connection dropped tries again after this much simulated time."""
-
-
-@dataclass(frozen=True)
-class CallFailure:
-    """An OCPP call (or reconnection) of a station that failed; the site carried on."""
-
-    time_s: float
-    station_id: str
-    error: str
 
 
 @dataclass
@@ -128,8 +111,10 @@ class SimSite:
         self.sessions: dict[str, Session] = {}
         self._sessions_started = 0
         self._last_sample_s: dict[str, float] = {}
-        self._last_connect_s: dict[str, float] = {}
-        self.call_failures: list[CallFailure] = []
+        ports_by_station = {station.id: sorted(station.evses) for station in config.stations}
+        self.calls = StationCalls(
+            self.stations, ports_by_station, self.clock, settings.reconnect_after_s
+        )
         self.node_currents_a: dict[str, PhaseCurrents] = self.model.node_currents_a(0.0)
         ports = settings.meter_ports
         self.meters = SiteMeters({self.model.root_id: 0} if ports is None else ports)
@@ -143,7 +128,7 @@ class SimSite:
             await stack.enter_async_context(self.meters)
             for station in self.stations.values():
                 await stack.enter_async_context(station)
-            await self._per_station({sid: self._boot_actions(sid) for sid in self.stations})
+            await self.calls.run({sid: self.calls.boot_actions(sid) for sid in self.stations})
             self._exit_stack = stack.pop_all()
         self.meters.update(self.node_currents_a, 0.0)
         return self
@@ -155,16 +140,6 @@ class SimSite:
         traceback: TracebackType | None,
     ) -> None:
         await self._exit_stack.aclose()
-
-    def _boot_actions(self, station_id: str) -> list[Action]:
-        """BootNotification, then each port's status as the station knows it."""
-        station = self.stations[station_id]
-        ports = sorted(p for sid, p in self.port_of.values() if sid == station_id)
-        statuses = [
-            _bind(station.status, port, station.connector_status.get(port, "Available"))
-            for port in ports
-        ]
-        return [station.boot, *statuses]
 
     # -- running ------------------------------------------------------------------------
 
@@ -183,53 +158,20 @@ class SimSite:
         """Advance the site by one step of simulated time."""
         step_s = self.settings.step_s
         self.clock.advance(step_s)
-        await self._per_station(self._reconnections(self.clock.now_s))
-        await self._per_station(self._session_changes(self.clock.now_s))
+        await self.calls.run(self.calls.reconnections(self.clock.now_s))
+        await self.calls.run(self._session_changes(self.clock.now_s))
         self.model.step(self.offers_a(), step_s)
         self.node_currents_a = self.model.node_currents_a(self.clock.now_s)
         self.overload.observe(self.node_currents_a, step_s)
         self.meters.update(self.node_currents_a, step_s)
-        await self._per_station(self._meter_reports(self.clock.now_s))
-
-    async def _per_station(self, actions: Mapping[str, Sequence[Action]]) -> None:
-        async def in_order(station_id: str, sequence: Sequence[Action]) -> None:
-            for action in sequence:
-                try:
-                    await action()
-                except _CALL_FAILURES as exc:
-                    self._record_failure(station_id, exc)
-
-        async with asyncio.TaskGroup() as group:
-            for station_id, sequence in actions.items():
-                if sequence:
-                    group.create_task(in_order(station_id, sequence), name=f"site:{station_id}")
-
-    def _record_failure(self, station_id: str, exc: BaseException) -> None:
-        failure = CallFailure(self.clock.now_s, station_id, repr(exc))
-        LOGGER.warning("%s at %.1f s: %s", station_id, failure.time_s, failure.error)
-        self.call_failures.append(failure)
-
-    def _reconnections(self, now_s: float) -> dict[str, list[Action]]:
-        retry_s = self.settings.reconnect_after_s
-        if retry_s is None:
-            return {}
-        actions: dict[str, list[Action]] = {}
-        for station_id, station in self.stations.items():
-            if station.connected or now_s - self._last_connect_s.get(station_id, 0.0) < retry_s:
-                continue
-            self._last_connect_s[station_id] = now_s
-            actions[station_id] = [self._reconnect_action(station_id)]
-        return actions
-
-    def _reconnect_action(self, station_id: str) -> Action:
-        async def reconnect() -> None:
-            await self.stations[station_id].connect()
-            for action in self._boot_actions(station_id):
-                await action()
-
-        return reconnect
+        await self.calls.run(self._meter_reports(self.clock.now_s))
 
     # -- what the site shows ------------------------------------------------------------
+
+    @property
+    def call_failures(self) -> list[CallFailure]:
+        """Every OCPP call that failed (the site carried on), oldest first."""
+        return self.calls.failures
 
     @property
     def meter(self) -> SiteMeterServer | None:
@@ -288,15 +230,15 @@ class SimSite:
                 session.charging = True
 
         token = arrival.id_token
-        return [_bind(station.plug_in, port), _bind(station.authorize, token), start]
+        return [bind(station.plug_in, port), bind(station.authorize, token), start]
 
     def _leave(self, evse_id: str) -> list[Action]:
         session = self.sessions.pop(evse_id)
         self.model.unplug(evse_id)
         station = self.stations[session.station_id]
         energy_wh = self.model.evses[evse_id].energy_wh
-        stop = _bind(station.stop_charging, session.port, energy_wh)
-        return [stop, _bind(station.unplug, session.port)] if session.charging else []
+        stop = bind(station.stop_charging, session.port, energy_wh)
+        return [stop, bind(station.unplug, session.port)] if session.charging else []
 
     # -- meter values -------------------------------------------------------------------
 
@@ -324,10 +266,3 @@ class SimSite:
             await station.meter_values(session.port, drawn_a, energy_wh, soc_percent=soc_percent)
 
         return report
-
-
-def _bind(method: Callable[..., Awaitable[object]], *args: object) -> Action:
-    async def call() -> object:
-        return await method(*args)
-
-    return call
