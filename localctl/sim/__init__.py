@@ -45,6 +45,7 @@ from localctl.sim.site_stations import StationPlan
 from localctl.sim.station16 import SimStation16
 from localctl.sim.station201 import SimStation201
 from localctl.sim.station_base import ConnectionOptions, LifecycleStation, StationIdentity
+from localctl.sim.synthetic import synthetic_config
 
 __all__ = [
     "EV_MODELS",
@@ -86,4 +87,5 @@ __all__ = [
     "run_station_life",
     "sdm630_meter_ports",
     "step_base_load",
+    "synthetic_config",
 ]

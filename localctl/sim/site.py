@@ -169,6 +169,11 @@ class SimSite:
     # -- what the site shows ------------------------------------------------------------
 
     @property
+    def energy_wh(self) -> dict[str, float]:
+        """Energy delivered by each EVSE since the simulation began (for fairness reports)."""
+        return {evse_id: state.energy_wh for evse_id, state in self.model.evses.items()}
+
+    @property
     def call_failures(self) -> list[CallFailure]:
         """Every OCPP call that failed (the site carried on), oldest first."""
         return self.calls.failures

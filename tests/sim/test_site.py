@@ -302,3 +302,32 @@ async def test_a_session_ending_offline_still_ends_its_tx_profile(csms: StubCsms
         await steps(site, 5)
         assert station.transactions == {}
         assert station.profiles.profiles == []
+
+
+async def test_a_controller_that_reacts_keeps_overload_within_its_window(csms: StubCsms) -> None:
+    """The pattern of the end-to-end tests, with the test itself as a (very simple)
+    controller reading the site meter and setting one TxDefaultProfile per station."""
+    loads = {"main": step_base_load([(0.0, (5.0, 5.0, 5.0)), (10.0, (40.0, 5.0, 5.0))])}
+    arrivals = [arrival("e1", reaction_delay_s=2.0), arrival("e3", reaction_delay_s=2.0)]
+    async with site_for(csms, arrivals, base_loads=loads, meter_ports={"main": 0}) as site:
+        assert site.meter is not None
+        for _ in range(20):
+            await site.step()
+            l1_a = (await read_currents(site.meter.port))[0]
+            if l1_a > 63.0:
+                share_a = max(6.0, (63.0 - 40.0) / 2)
+                await csms.call(
+                    "CP-A",
+                    call16.SetChargingProfile(
+                        connector_id=0, cs_charging_profiles=tx_default_16(share_a)
+                    ),
+                )
+                await csms.call(
+                    "CP-B",
+                    call201.SetChargingProfile(
+                        evse_id=0, charging_profile=profile_201("TxDefaultProfile", share_a)
+                    ),
+                )
+    assert site.overload.beyond(window_s=3.0) == [], site.overload.summary()
+    assert site.overload.phase("main", "L1").longest_run_s > 0
+    assert site.energy_wh["e1"] > 0
