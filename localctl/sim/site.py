@@ -29,6 +29,7 @@ from localctl.sim.clock import SimClock
 from localctl.sim.errors import SimError
 from localctl.sim.ev import Ev
 from localctl.sim.meter_server import SiteMeterServer
+from localctl.sim.ocpp_glue import utc_now
 from localctl.sim.overload import OverloadTracker
 from localctl.sim.site_calls import Action, CallFailure, StationCalls, bind
 from localctl.sim.site_meters import SiteMeters
@@ -60,19 +61,27 @@ class Session:
     """True once the transaction has started: the station offers current from then on."""
 
 
-def default_base_loads(config: LocalctlConfig, site: SiteConfig) -> dict[str, BaseLoad]:
-    """A daily curve on every node with a configured meter, else on the grid connection."""
+def default_base_loads(
+    config: LocalctlConfig, site: SiteConfig, start_of_day_s: float = 0.0
+) -> dict[str, BaseLoad]:
+    """A daily curve on every node with a configured meter, else on the grid connection;
+    `start_of_day_s` is the time of day when the simulation starts."""
     metered = {meter.node_id for meter in config.inputs.modbus_meters}
     metered |= {meter.node_id for meter in config.inputs.mqtt_meters}
     root = next(node.id for node in site.nodes if node.parent is None)
-    return {node_id: daily_base_load() for node_id in sorted(metered or {root})}
+    return {
+        node_id: daily_base_load(start_of_day_s=start_of_day_s)
+        for node_id in sorted(metered or {root})
+    }
 
 
 class SimSite:
     """The stations, EVs, base loads and site meter of `config`, talking OCPP to `url`.
 
     `rng` draws random arrivals (when `arrivals` is None) and EV reaction delays;
-    `base_loads` maps node ids to curves (default: `default_base_loads`).
+    `base_loads` maps node ids to curves (default: `default_base_loads`). The default clock
+    starts at the current wall time, so the leases a real controller computes on its own
+    clock run out when they should; pass a `SimClock` for a reproducible run.
     """
 
     def __init__(
@@ -90,10 +99,12 @@ class SimSite:
         if config.site is None:
             raise SimError("a simulated site needs the site section")
         self.config = config
-        self.clock = clock or SimClock()
+        self.clock = clock or SimClock(utc_now())
         self.settings = settings
         self._rng = rng
-        loads = default_base_loads(config, config.site) if base_loads is None else base_loads
+        loads = base_loads
+        if loads is None:
+            loads = default_base_loads(config, config.site, self.clock.seconds_of_day)
         self.model = SiteModel(config.site, loads)
         self.overload = OverloadTracker.for_site(
             config.site, tolerance_a=settings.overload_tolerance_a
