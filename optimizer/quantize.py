@@ -118,13 +118,22 @@ def _try_step(
 
 def _equal_groups(grid: Grid, value_a: Floats, value_ma: Milliamps) -> list[Ints]:
     """Sessions of one class with the same continuous value and step, below their cap."""
-    groups: dict[tuple[int, int, int], list[int]] = {}
-    for col in range(value_a.shape[0]):
-        if value_ma[col] + grid.step_ma[col] > grid.cap_ma[col]:
-            continue
-        key = (int(grid.priority[col]), round(float(value_a[col]) * 1e6), int(grid.step_ma[col]))
-        groups.setdefault(key, []).append(col)
-    return [np.asarray(cols, dtype=np.intp) for cols in groups.values()]
+    eligible = np.flatnonzero(value_ma + grid.step_ma <= grid.cap_ma)
+    if eligible.shape[0] == 0:
+        return []
+    keys = np.stack(
+        (
+            grid.priority[eligible],
+            np.round(value_a[eligible] * 1e6).astype(np.int64),
+            grid.step_ma[eligible],
+        ),
+        axis=1,
+    )
+    _, group_of = np.unique(keys, axis=0, return_inverse=True)
+    group_of = group_of.ravel()
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.flatnonzero(np.diff(group_of[order])) + 1
+    return [eligible[part] for part in np.split(order, bounds)]
 
 
 def _group_order(grid: Grid, value_ma: Milliamps, members: Ints) -> tuple[int, int, int]:
