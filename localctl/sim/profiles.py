@@ -138,7 +138,10 @@ def _profile(
         kind=kind,
         has_start_schedule=start_schedule is not None,
         duration_s=schedule.get("duration"),
-        recurrency_s=_RECURRENCY_S.get(str(raw.get("recurrency_kind"))),
+        # recurrencyKind means something only for a Recurring profile.
+        recurrency_s=_RECURRENCY_S.get(str(raw.get("recurrency_kind")))
+        if kind == "Recurring"
+        else None,
         valid_from=_optional_time(raw.get("valid_from")),
         valid_to=_optional_time(raw.get("valid_to")),
         transaction_id=None if transaction_id is None else str(transaction_id),
