@@ -144,6 +144,8 @@ class Controller:
             transitions = self.site_state.transitions(snapshot)
             for transition in transitions:
                 _log_transition(transition)
+                if self.telemetry is not None:
+                    self.telemetry.publish_event(_transition_event(transition))
             if transitions and self.telemetry is not None:
                 self.telemetry.notify_changed()
             await asyncio.sleep(self.config.control.period_s)
@@ -160,7 +162,9 @@ class Controller:
             m.meter_id: {
                 "node": m.node_id,
                 "status": m.status.value,
-                "age_s": None if m.age_s is None else round(m.age_s, 1),
+                # The reading's own time, not its age: an age changes every sample and would
+                # defeat the publisher's deduplication.
+                "read_at_s": None if m.reading is None else round(m.reading.wall_time_s, 3),
                 "current_a": None if m.reading is None else list(m.reading.current_a),
             }
             for m in snapshot.meters
@@ -211,6 +215,16 @@ def _ems_json(snapshot: SiteSnapshot) -> list[JsonValue]:
         }
         for view in snapshot.ems_limits
     ]
+
+
+def _transition_event(transition: InputTransition) -> JsonObject:
+    return {
+        "event": "input_status",
+        "input": transition.input_id,
+        "previous": None if transition.previous is None else transition.previous.value,
+        "current": transition.current.value,
+        "meaning": _STATUS_MEANING[transition.current],
+    }
 
 
 def _log_transition(transition: InputTransition) -> None:

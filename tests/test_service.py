@@ -107,7 +107,8 @@ async def test_meter_and_ems_inputs_reach_the_site_state_and_telemetry(
 
         await meter.stop()  # the meter goes silent: stale, then lost
         await until(lambda: controller.site_state.snapshot().meters[0].status is InputStatus.LOST)
-        await asyncio.sleep(0.2)
+        lost = await observer.wait_for("localctl/events", lambda p: json.loads(p)["current"] == "lost")
+        assert json.loads(lost)["input"] == "grid"
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)
