@@ -6,7 +6,8 @@ Every step (`step_s` of simulated time):
 2. each station offers its charging ports what its profiles allow (station caps shared);
 3. the EVs follow their offers (after their reaction delays), and the currents per node and
    grid phase are computed, fed to the overload tracker and served by the site meters;
-4. stations whose sampling interval has passed report MeterValues for their charging ports.
+4. stations whose sampling interval has passed report MeterValues for their charging ports,
+   and those whose heartbeat interval has passed send a Heartbeat.
 OCPP calls of one station go out in order; different stations' calls run concurrently, and
 the step waits for all of them. `run()` paces steps at `step_s / speedup` of real time.
 """
@@ -34,7 +35,12 @@ from localctl.sim.overload import OverloadTracker
 from localctl.sim.site_calls import Action, CallFailure, StationCalls, bind
 from localctl.sim.site_meters import SiteMeters
 from localctl.sim.site_model import SiteModel
-from localctl.sim.site_stations import SiteStation, StationPlan, build_site_stations
+from localctl.sim.site_stations import (
+    SiteStation,
+    StationPlan,
+    build_site_stations,
+    heartbeat_interval_s,
+)
 from localctl.sim.site_stations import sample_interval_s as station_sample_interval_s
 
 
@@ -122,6 +128,7 @@ class SimSite:
         self.sessions: dict[str, Session] = {}
         self._sessions_started = 0
         self._last_sample_s: dict[str, float] = {}
+        self._last_heartbeat_s: dict[str, float] = {}
         ports_by_station = {station.id: sorted(station.evses) for station in config.stations}
         self.calls = StationCalls(
             self.stations, ports_by_station, self.clock, settings.reconnect_after_s
@@ -176,6 +183,7 @@ class SimSite:
         self.overload.observe(self.node_currents_a, step_s)
         self.meters.update(self.node_currents_a, step_s)
         await self.calls.run(self._meter_reports(self.clock.now_s))
+        await self.calls.run(self._heartbeats(self.clock.now_s))
 
     # -- what the site shows ------------------------------------------------------------
 
@@ -271,6 +279,16 @@ class SimSite:
                 for session in self.sessions.values()
                 if session.station_id == station_id and session.charging
             ]
+        return actions
+
+    def _heartbeats(self, now_s: float) -> dict[str, list[Action]]:
+        actions: dict[str, list[Action]] = {}
+        for station_id, station in self.stations.items():
+            interval_s = heartbeat_interval_s(station)
+            last_s = self._last_heartbeat_s.setdefault(station_id, 0.0)
+            if interval_s > 0 and now_s - last_s >= interval_s - 1e-9:
+                self._last_heartbeat_s[station_id] = now_s
+                actions[station_id] = [station.heartbeat]
         return actions
 
     def _meter_report(self, station: SiteStation, session: Session) -> Action:

@@ -103,3 +103,10 @@ def sample_interval_s(station: SiteStation) -> float:
     if isinstance(station, SimStation16):
         return float(station.config.value("MeterValueSampleInterval"))
     return float(station.variables.value("SampledDataCtrlr", "TxUpdatedInterval"))
+
+
+def heartbeat_interval_s(station: SiteStation) -> float:
+    """The station's heartbeat interval (0: none), as its BootNotification answer set it."""
+    if isinstance(station, SimStation16):
+        return float(station.config.value("HeartbeatInterval"))
+    return float(station.variables.value("OCPPCommCtrlr", "HeartbeatInterval"))

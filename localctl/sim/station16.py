@@ -79,13 +79,17 @@ class SimStation16(Station16Handlers, SimStationBase):
     # -- calls the charge point makes ---------------------------------------------------
 
     async def boot(self) -> Any:
-        return await self._call(
+        """BootNotification; an accepted station adopts the heartbeat interval it is given."""
+        result = await self._call(
             call.BootNotification(
                 charge_point_vendor=self.identity.vendor,
                 charge_point_model=self.identity.model,
                 firmware_version=self.identity.firmware_version,
             )
         )
+        if result.status == "Accepted" and int(result.interval) > 0:
+            self.config.change("HeartbeatInterval", str(int(result.interval)))
+        return result
 
     async def heartbeat(self) -> Any:
         return await self._call(call.Heartbeat())

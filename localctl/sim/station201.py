@@ -96,12 +96,23 @@ class SimStation201(Station201Handlers, SimStationBase):
     # -- calls the station makes -------------------------------------------------------
 
     async def boot(self, reason: str = "PowerUp") -> Any:
+        """BootNotification; an accepted station adopts the heartbeat interval it is given."""
         station = {
             "model": self.identity.model,
             "vendor_name": self.identity.vendor,
             "firmware_version": self.identity.firmware_version,
         }
-        return await self._call(call.BootNotification(charging_station=station, reason=reason))
+        result = await self._call(call.BootNotification(charging_station=station, reason=reason))
+        # An accepted station adopts the heartbeat interval it is given.
+        if result.status == "Accepted" and int(result.interval) > 0:
+            self.variables.set(
+                {
+                    "component": {"name": "OCPPCommCtrlr"},
+                    "variable": {"name": "HeartbeatInterval"},
+                    "attribute_value": str(int(result.interval)),
+                }
+            )
+        return result
 
     async def heartbeat(self) -> Any:
         return await self._call(call.Heartbeat())

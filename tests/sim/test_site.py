@@ -331,3 +331,11 @@ async def test_a_controller_that_reacts_keeps_overload_within_its_window(csms: S
     assert site.overload.beyond(window_s=3.0) == [], site.overload.summary()
     assert site.overload.phase("main", "L1").longest_run_s > 0
     assert site.energy_wh["e1"] > 0
+
+
+async def test_stations_send_heartbeats_at_the_interval_their_boot_answer_gave() -> None:
+    async with StubCsms(heartbeat_interval_s=5) as csms, site_for(csms) as site:
+        await steps(site, 12)
+    for station_id in site.stations:
+        beats = [a for a, _ in csms.received(station_id) if a == "Heartbeat"]
+        assert len(beats) == 2
