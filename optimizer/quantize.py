@@ -68,6 +68,16 @@ def _repair_overflow(grid: Grid, value_ma: Milliamps) -> None:
         load = grid.row_load(value_ma)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class StepGroup:
+    """Sessions that take a step together, with the load one step adds to each row."""
+
+    members: Ints
+    priority: int
+    rows: Ints
+    extra_ma: Milliamps
+
+
 def _redistribute(grid: Grid, value_a: Floats, value_ma: Milliamps) -> None:
     groups = _equal_groups(grid, value_a, value_ma)
     load = grid.row_load(value_ma)
@@ -76,65 +86,63 @@ def _redistribute(grid: Grid, value_a: Floats, value_ma: Milliamps) -> None:
             return
 
 
-def _one_pass(grid: Grid, groups: list[Ints], value_ma: Milliamps, load: Milliamps) -> bool:
+def _one_pass(grid: Grid, groups: list[StepGroup], value_ma: Milliamps, load: Milliamps) -> bool:
     """Offer every group one step, class by class; True if any group took one."""
     changed = False
     blocked = np.zeros(grid.capacity_ma.shape[0], dtype=bool)
-    for level in np.unique(grid.priority)[::-1]:
-        failed = np.zeros(value_ma.shape[0], dtype=bool)
-        in_class = [g for g in groups if grid.priority[g[0]] == level]
-        for members in sorted(in_class, key=lambda g: (int(value_ma[g[0]]), int(g[0]))):
+    for level in sorted({group.priority for group in groups}, reverse=True):
+        in_class = [g for g in groups if g.priority == level]
+        failed = []
+        for group in sorted(
+            in_class, key=lambda g: (int(value_ma[g.members[0]]), int(g.members[0]))
+        ):
+            members = group.members
             if (value_ma[members] + grid.step_ma[members] > grid.cap_ma[members]).any():
                 continue
-            if _try_step(grid, members, value_ma, load, blocked):
+            if _try_step(grid, group, value_ma, load, blocked):
                 changed = True
             else:
-                failed[members] = True
+                failed.append(group)
         # Rows a class could not grow on are closed to lower classes this pass.
-        blocked |= (
-            np.bincount(grid.entry_row[failed[grid.entry_col]], minlength=blocked.shape[0]) > 0
-        )
+        for group in failed:
+            blocked[group.rows] = True
     return changed
 
 
 def _try_step(
-    grid: Grid, members: Ints, value_ma: Milliamps, load: Milliamps, blocked: NDArray[np.bool_]
+    grid: Grid, group: StepGroup, value_ma: Milliamps, load: Milliamps, blocked: NDArray[np.bool_]
 ) -> bool:
-    member_mask = np.zeros(value_ma.shape[0], dtype=bool)
-    member_mask[members] = True
-    entries = member_mask[grid.entry_col]
-    rows = grid.entry_row[entries]
-    if blocked[rows].any():
+    rows = group.rows
+    if blocked[rows].any() or (load[rows] + group.extra_ma > grid.capacity_ma[rows]).any():
         return False
-    extra = grid.entry_coef[entries] * grid.step_ma[grid.entry_col[entries]]
-    added = np.zeros_like(load)
-    np.add.at(added, rows, extra)
-    if (load + added > grid.capacity_ma).any():
-        return False
-    value_ma[members] += grid.step_ma[members]
-    load += added
+    value_ma[group.members] += grid.step_ma[group.members]
+    load[rows] += group.extra_ma
     return True
 
 
-def _equal_groups(grid: Grid, value_a: Floats, value_ma: Milliamps) -> list[Ints]:
+def _equal_groups(grid: Grid, value_a: Floats, value_ma: Milliamps) -> list[StepGroup]:
     """Sessions of one class with the same continuous value and step, below their cap."""
     eligible = np.flatnonzero(value_ma + grid.step_ma <= grid.cap_ma)
     if eligible.shape[0] == 0:
         return []
-    keys = np.stack(
-        (
-            grid.priority[eligible],
-            np.round(value_a[eligible] * 1e6).astype(np.int64),
-            grid.step_ma[eligible],
-        ),
-        axis=1,
-    )
-    _, group_of = np.unique(keys, axis=0, return_inverse=True)
-    group_of = group_of.ravel()
-    order = np.argsort(group_of, kind="stable")
-    bounds = np.flatnonzero(np.diff(group_of[order])) + 1
-    return [eligible[part] for part in np.split(order, bounds)]
+    priority = grid.priority[eligible]
+    micro_a = np.round(value_a[eligible] * 1e6).astype(np.int64)
+    step = grid.step_ma[eligible]
+    order = np.lexsort((step, micro_a, priority))
+    changes = (np.diff(priority[order]) != 0) | (np.diff(micro_a[order]) != 0)
+    changes |= np.diff(step[order]) != 0
+    by_col = np.argsort(grid.entry_col, kind="stable")
+    starts = np.searchsorted(grid.entry_col[by_col], np.arange(value_a.shape[0] + 1))
+    return [
+        _step_group(grid, eligible[part], by_col, starts)
+        for part in np.split(order, np.flatnonzero(changes) + 1)
+    ]
 
 
-def _group_order(grid: Grid, value_ma: Milliamps, members: Ints) -> tuple[int, int, int]:
-    return (-int(grid.priority[members[0]]), int(value_ma[members[0]]), int(members[0]))
+def _step_group(grid: Grid, members: Ints, by_col: Ints, starts: Ints) -> StepGroup:
+    entries = np.concatenate([by_col[starts[c] : starts[c + 1]] for c in members.tolist()])
+    rows, inverse = np.unique(grid.entry_row[entries], return_inverse=True)
+    extra = grid.entry_coef[entries] * grid.step_ma[grid.entry_col[entries]]
+    extra_ma = np.zeros(rows.shape[0], dtype=np.int64)
+    np.add.at(extra_ma, inverse.ravel(), extra)
+    return StepGroup(members, int(grid.priority[members[0]]), rows, extra_ma)
