@@ -107,7 +107,10 @@ async def test_meter_and_ems_inputs_reach_the_site_state_and_telemetry(
 
         await meter.stop()  # the meter goes silent: stale, then lost
         await until(lambda: controller.site_state.snapshot().meters[0].status is InputStatus.LOST)
-        lost = await observer.wait_for("localctl/events", lambda p: json.loads(p)["current"] == "lost")
+        lost = await observer.wait_for(
+            "localctl/events",
+            lambda p: (json.loads(p)["previous"], json.loads(p)["current"]) == ("stale", "lost"),
+        )
         assert json.loads(lost)["input"] == "grid"
     finally:
         stop.set()
