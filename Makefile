@@ -23,8 +23,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest
+# The MQTT tests need a broker: mosquitto when installed (CI installs it), otherwise the amqtt
+# broker in a venv of its own (it pins a websockets release older than localctl's).
+AMQTT_VENV := .venv-amqtt
+BROKER := $(if $(shell command -v mosquitto 2>/dev/null),,$(AMQTT_VENV)/bin/amqtt)
+
+$(AMQTT_VENV)/bin/amqtt:
+	$(PYTHON) -m venv $(AMQTT_VENV)
+	$(AMQTT_VENV)/bin/python -m pip install --quiet amqtt==0.12.1
+
+unit: $(STAMP) $(BROKER)
+	PATH="$(CURDIR)/$(AMQTT_VENV)/bin:$$PATH" $(BIN)/pytest
 
 test: lint typecheck unit
 
@@ -32,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.relay_bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AMQTT_VENV) .mypy_cache .pytest_cache .ruff_cache
