@@ -34,6 +34,7 @@ from localctl.relay.events import LinkEvent
 from localctl.relay.schemas import SchemaRegistry, actions_of
 from localctl.relay.versions import OcppVersion
 from localctl.site.state import InputStatus, InputTransition, SiteSnapshot, SiteState
+from localctl.site.to_optimizer import EvseMode
 
 log = logging.getLogger("localctl")
 
@@ -195,13 +196,36 @@ class Controller:
         }
 
     def _ems_snapshot(self) -> EmsSnapshot:
+        """What the EMS reads back: measured and allocated current at its node, sessions, and
+        whether the controller runs normally, holds (stale input) or sits on the floors."""
         snapshot = self.site_state.snapshot()
         node_id = self.config.inputs.ems_modbus.node_id if self.config.inputs.ems_modbus else ""
         current_a = next(
             (m.reading.current_a for m in snapshot.meters if m.node_id == node_id and m.reading),
             (0.0, 0.0, 0.0),
         )
-        return EmsSnapshot(current_a, (0.0, 0.0, 0.0), 0, ControllerStatus.NORMAL)
+        report = self.loop.last if self.loop is not None else None
+        if report is None or self.config.site is None:
+            return EmsSnapshot(current_a, (0.0, 0.0, 0.0), 0, ControllerStatus.STARTING)
+        below = {
+            e.id for e in self.config.site.evses if node_id in self.config.site.ancestors(e.node)
+        }
+        allocated = [0.0, 0.0, 0.0]
+        for evse in report.allocation.evses:
+            if evse.evse_id in below:
+                allocated = [a + g for a, g in zip(allocated, evse.grid_current_a, strict=True)]
+        modes = set(report.control_input.evse_modes.values())
+        status = (
+            ControllerStatus.FALLBACK
+            if EvseMode.FLOORS in modes
+            else ControllerStatus.DEGRADED
+            if EvseMode.HOLD in modes
+            else ControllerStatus.NORMAL
+        )
+        sessions = sum(
+            1 for evse_id in report.wanted.why if report.wanted.why[evse_id] != "no_session"
+        )
+        return EmsSnapshot(current_a, (allocated[0], allocated[1], allocated[2]), sessions, status)
 
 
 def _ems_json(snapshot: SiteSnapshot) -> list[JsonValue]:
