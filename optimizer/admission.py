@@ -6,8 +6,9 @@ Rules of this file:
 - Otherwise sessions are taken in rank order and admitted if their minimum still fits; the
   rank is: priority class (higher first); a session admitted less than one rotation
   interval ago keeps its slot; least laxity (known departure and energy); longest waiting
-  (or, for admitted ones, most recently admitted last); then evse_id. This greedy order is
-  exactly the lexicographic optimum of "admit the best-ranked sessions", and as waiting
+  (or, for admitted ones, most recently admitted last); then evse_id. Without phase
+  switching this greedy is exactly the lexicographic optimum of "admit the best-ranked
+  sessions" (exact.admit_exact solves it by MILPs, phase switching included). As waiting
   time grows, held sessions overtake admitted ones, so nobody starves.
 - An EVSE that can switch to one phase is admitted on one phase when three do not fit.
 """

@@ -17,7 +17,7 @@ from optimizer import result
 from optimizer.admission import Admission, admit
 from optimizer.demand import PlanContext, SessionPlan, plan_session
 from optimizer.errors import InvalidInputError
-from optimizer.exact import fill_exact
+from optimizer.exact import admit_exact, fill_exact
 from optimizer.fairness import OWN_CAP, PRIORITY_HELD, Problem, solve_by_class
 from optimizer.model import AllocatorState, EvseState, Options, Session, Site
 from optimizer.quantize import Grid, Milliamps, quantize
@@ -42,7 +42,7 @@ def allocate(
     state = state or AllocatorState()
     tree = build_tree(site)
     plans = make_plans(tree, sessions, now_s, options, state)
-    admission = admit(plans, tree)
+    admission = admit_exact(plans, tree) if options.method == "exact" else admit(plans, tree)
     chosen = [i for i, admitted in enumerate(admission.admitted) if admitted]
     problem, grid = build_problem(tree, plans, admission, chosen)
     fill = fill_exact if options.method == "exact" else fill_waterfill
