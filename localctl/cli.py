@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from localctl.config.describe import describe
 from localctl.config.loader import ConfigError, load_config
 from localctl.config.model import LocalctlConfig, RelayConfig
+from localctl.config.reference import reference_markdown
 from localctl.logs import configure_logging
 from localctl.service import Controller
 
@@ -53,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a configuration file and print it")
     check.add_argument("file", type=Path)
     check.set_defaults(command=_check_config)
+
+    reference = commands.add_parser(
+        "config-reference", help="print every configuration key with its default and meaning"
+    )
+    reference.set_defaults(command=_config_reference)
 
     demo = commands.add_parser(
         "demo", help="controller, stub CSMS and simulated stations on loopback"
@@ -123,6 +129,11 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"{args.file}: valid")
     for line in describe(config):
         print(line)
+    return 0
+
+
+def _config_reference(args: argparse.Namespace) -> int:
+    print(reference_markdown(), end="")
     return 0
 
 
