@@ -33,7 +33,9 @@ FollowUp = Callable[[], Coroutine[Any, Any, None]]
 # Sees every frame: (peer identity, "in" or "out", raw text). For showing traffic live.
 FrameHook = Callable[[str, str, str], None]
 
+ResultHook = Callable[[JsonObject], None]
 _CALL = 2
+_CALLRESULT = 3
 _CALLERROR = 4
 
 
@@ -151,6 +153,7 @@ class OcppEndpoint:
         bind_handlers(self._engine, handlers)
         self._follow_ups: list[tuple[str, FollowUp]] = []
         self._call_errors: dict[str, tuple[str, str]] = {}
+        self._result_hooks: dict[str, ResultHook] = {}
 
     def after_reply(self, name: str, follow_up: FollowUp) -> None:
         """Run `follow_up` as a supervised task once the CALL being handled is answered."""
@@ -176,6 +179,10 @@ class OcppEndpoint:
                 return
         elif frame is not None and frame[0] == _CALLERROR and len(frame) >= 4:
             self._call_errors[str(frame[1])] = (str(frame[2]), str(frame[3]))
+        elif frame is not None and frame[0] == _CALLRESULT and isinstance(frame[2], dict):
+            hook = self._result_hooks.pop(str(frame[1]), None)
+            if hook is not None:
+                hook(frame[2])
         await self._engine.route_message(text)
         self._start_follow_ups()
 
@@ -208,8 +215,12 @@ class OcppEndpoint:
         except (ConnectionLostError, PeerCallError, TimeoutError) as error:
             LOGGER.warning("%s: %s did not complete: %s", self.identity, name, error)
 
-    async def call(self, payload: object) -> Any:
+    async def call(self, payload: object, on_result: ResultHook | None = None) -> Any:
         """Send `payload` (an `ocpp` call dataclass) and return the typed `ocpp` result.
+
+        `on_result` sees the raw CALLRESULT payload as soon as its frame is read, before any
+        later frame is handled: what a station learns from an answer (a 1.6 transaction id)
+        is known to the CALL that follows it, as on a real station.
 
         Raises `PeerCallError` on a CALLERROR, `ConnectionLostError` if the socket closes
         first, `TimeoutError` after the response timeout, and the `ocpp` validation error
@@ -217,6 +228,8 @@ class OcppEndpoint:
         """
         action = type(payload).__name__
         message_id = str(uuid.uuid4())
+        if on_result is not None:
+            self._result_hooks[message_id] = on_result
         call_task = asyncio.ensure_future(
             self._engine.call(payload, suppress=False, unique_id=message_id)
         )
@@ -227,6 +240,7 @@ class OcppEndpoint:
             for task in (call_task, closed_task):
                 task.cancel()
             await asyncio.wait({call_task, closed_task})
+            self._result_hooks.pop(message_id, None)
         return self._outcome(action, message_id, call_task)
 
     def _outcome(self, action: str, message_id: str, call_task: asyncio.Future[Any]) -> Any:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -47,6 +48,10 @@ from localctl.sim.site_stations import sample_interval_s as station_sample_inter
 @dataclass(frozen=True)
 class SiteSettings:
     step_s: float = 1.0
+    wall_clock: Callable[[], datetime] | None = None
+    """If set, every step advances simulated time to this clock's time instead of by
+    `step_s` (run at speed-up 1): stations then judge a real controller's leases and
+    schedule starts on the controller's time even when steps lag."""
     meter_ports: Mapping[str, int] | None = None
     """node id -> port of a simulated SDM630 on 127.0.0.1 (0: any free port); None: the
     grid connection on any free port; empty: no meter. See `sdm630_meter_ports`."""
@@ -105,7 +110,7 @@ class SimSite:
         if config.site is None:
             raise SimError("a simulated site needs the site section")
         self.config = config
-        self.clock = clock or SimClock(utc_now())
+        self.clock = clock or SimClock((settings.wall_clock or utc_now)())
         self.settings = settings
         self._rng = rng
         loads = base_loads
@@ -137,18 +142,18 @@ class SimSite:
         ports = settings.meter_ports
         self.meters = SiteMeters({self.model.root_id: 0} if ports is None else ports)
         self._exit_stack = AsyncExitStack()
+        self._meters_started = False
 
     # -- lifecycle ----------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        """Start the meter, connect and boot every station, report every port Available."""
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(self.meters)
-            for station in self.stations.values():
-                await stack.enter_async_context(station)
-            await self.calls.run({sid: self.calls.boot_actions(sid) for sid in self.stations})
-            self._exit_stack = stack.pop_all()
-        self.meters.update(self.node_currents_a, 0.0)
+        """Start the meters, then connect and boot every station (`start_meters`, `connect`)."""
+        try:
+            await self.start_meters()
+            await self.connect()
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(
@@ -157,7 +162,29 @@ class SimSite:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        await self.aclose()
+
+    async def start_meters(self) -> dict[str, int]:
+        """Start the site meters (once) and return their ports by node: a controller's
+        configuration can name them before the stations connect to it."""
+        if not self._meters_started:
+            await self._exit_stack.enter_async_context(self.meters)
+            self._meters_started = True
+            self.meters.update(self.node_currents_a, 0.0)
+        return {node_id: server.port for node_id, server in self.meters.servers.items()}
+
+    async def connect(self, url: str | None = None) -> None:
+        """Connect every station (to `url` if given), boot it and report its ports' status."""
+        for station in self.stations.values():
+            if url is not None:
+                station.url = url
+            await self._exit_stack.enter_async_context(station)
+        await self.calls.run({sid: self.calls.boot_actions(sid) for sid in self.stations})
+
+    async def aclose(self) -> None:
+        """Close the stations and stop the meters."""
         await self._exit_stack.aclose()
+        self._meters_started = False
 
     # -- running ------------------------------------------------------------------------
 
@@ -172,9 +199,15 @@ class SimSite:
             next_at += self.settings.step_s / speedup
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
+    def _step_length_s(self) -> float:
+        wall = self.settings.wall_clock
+        if wall is None:
+            return self.settings.step_s
+        return max(0.0, (wall() - self.clock.now()).total_seconds())
+
     async def step(self) -> None:
         """Advance the site by one step of simulated time."""
-        step_s = self.settings.step_s
+        step_s = self._step_length_s()
         self.clock.advance(step_s)
         await self.calls.run(self.calls.reconnections(self.clock.now_s))
         await self.calls.run(self._session_changes(self.clock.now_s))

@@ -110,14 +110,21 @@ class SimStation16(Station16Handlers, SimStationBase):
     async def start_transaction(
         self, connector_id: int, id_tag: str, meter_start_wh: float = 0.0
     ) -> Any:
-        """StartTransaction; the CSMS's transactionId is kept for this connector."""
+        """StartTransaction; the CSMS's transactionId is kept for this connector as soon as
+        the answer is read, so a TxProfile right behind it finds its transaction."""
+
+        def keep_transaction_id(raw: dict[str, Any]) -> None:
+            if isinstance(raw.get("transactionId"), int):
+                self.transaction_ids[connector_id] = raw["transactionId"]
+
         result = await self._call(
             call.StartTransaction(
                 connector_id=connector_id,
                 id_tag=id_tag,
                 meter_start=round(meter_start_wh),
                 timestamp=iso_utc(self._clock()),
-            )
+            ),
+            on_result=keep_transaction_id,
         )
         self.transaction_ids[connector_id] = int(result.transaction_id)
         return result

@@ -25,6 +25,7 @@ from localctl.sim.endpoint import (
     OcppEndpoint,
     ReceivedCall,
     ReplyScript,
+    ResultHook,
 )
 from localctl.sim.errors import NotConnectedError, SimError, SubprotocolMismatchError
 from localctl.sim.ocpp_glue import utc_now
@@ -212,10 +213,10 @@ class SimStationBase:
     def phases_of(self, port: int) -> int:
         return self.port_phases.get(port, 3)
 
-    async def _call(self, payload: object) -> Any:
+    async def _call(self, payload: object, on_result: ResultHook | None = None) -> Any:
         if self._endpoint is None:
             raise NotConnectedError(f"{self.station_id} has not connected")
-        return await self._endpoint.call(payload)
+        return await self._endpoint.call(payload, on_result)
 
     def _after_reply(self, name: str, follow_up: FollowUp) -> None:
         assert self._endpoint is not None, "handlers run only on a connected station"

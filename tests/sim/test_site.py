@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +340,33 @@ async def test_stations_send_heartbeats_at_the_interval_their_boot_answer_gave()
     for station_id in site.stations:
         beats = [a for a, _ in csms.received(station_id) if a == "Heartbeat"]
         assert len(beats) == 2
+
+
+async def test_a_site_following_a_wall_clock_advances_to_it_each_step(csms: StubCsms) -> None:
+    wall = [datetime(2026, 5, 1, 8, 0, tzinfo=UTC)]
+    settings = SiteSettings(meter_ports={}, wall_clock=lambda: wall[0])
+    site = SimSite(CONFIG, csms.url, rng=random.Random(1), arrivals=[], settings=settings)
+    async with site:
+        wall[0] += timedelta(seconds=2.5)
+        await site.step()
+        assert (site.clock.now(), site.clock.now_s) == (wall[0], 2.5)
+        await site.step()  # the wall clock stood still: no time passes
+        assert site.clock.now_s == 2.5
+
+
+async def test_meters_start_before_the_stations_connect_to_a_late_url(csms: StubCsms) -> None:
+    site = SimSite(
+        CONFIG,
+        "ws://127.0.0.1:1/nowhere",
+        rng=random.Random(1),
+        arrivals=[],
+        settings=SiteSettings(meter_ports={"main": 0}),
+    )
+    try:
+        ports = await site.start_meters()
+        assert ports == {"main": site.meters.servers["main"].port} and ports["main"] > 0
+        await site.connect(csms.url)
+        assert all(station.connected for station in site.stations.values())
+    finally:
+        await site.aclose()
+    assert not site.meters.servers["main"].running
