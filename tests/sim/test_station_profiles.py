@@ -199,3 +199,28 @@ async def test_request_start_with_a_profile_on_station201(csms: StubCsms) -> Non
         await until(lambda: bool(station.profiles.profiles))
         limit_a = station.current_limit_a(1)
     assert (started.status, limit_a) == ("Accepted", 7.0)
+
+
+async def test_station16_accepts_a_tx_profile_right_behind_the_start_answer() -> None:
+    """As a real charge point reads frames in order, the transaction id from the
+    StartTransaction answer is known when the next frame, a TxProfile for it, arrives."""
+    follow_ups: list[asyncio.Task[Any]] = []
+    tx_profile = {
+        **tx_default_16(10.0),
+        "charging_profile_purpose": "TxProfile",
+        "transaction_id": 1,
+    }
+
+    def right_behind_the_answer(identity: str, direction: str, text: str) -> None:
+        if direction == "out" and text.startswith("[3,") and '"transactionId"' in text:
+            payload = call16.SetChargingProfile(connector_id=1, cs_charging_profiles=tx_profile)
+            follow_ups.append(asyncio.ensure_future(csms.call(identity, payload)))
+
+    async with (
+        StubCsms(on_frame=right_behind_the_answer) as csms,
+        SimStation16(csms.url, "CP") as station,
+    ):
+        await station.start_transaction(1, "TOKEN")
+        (answer,) = await asyncio.gather(*follow_ups)
+        limit_a = station.current_limit_a(1)
+    assert (answer.status, limit_a) == ("Accepted", 10.0)
