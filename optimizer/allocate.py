@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from optimizer import result
 from optimizer.admission import Admission, admit
-from optimizer.demand import PlanContext, SessionPlan, plan_session
+from optimizer.demand import SessionPlan, plan_sessions
 from optimizer.errors import InvalidInputError
 from optimizer.exact import admit_exact, fill_exact
 from optimizer.fairness import OWN_CAP, PRIORITY_HELD, Problem, solve_by_class
@@ -67,9 +67,6 @@ def make_plans(
 ) -> list[SessionPlan]:
     """One plan per session, sorted by evse_id (the order everything else follows)."""
     previous = {entry.evse_id: entry for entry in state.evses}
-    contexts = {
-        node_id: PlanContext(options, now_s, voltage) for node_id, voltage in tree.voltage_v.items()
-    }
     by_evse: dict[str, Session] = {}
     for session in sessions:
         if session.evse_id not in tree.evses:
@@ -77,12 +74,11 @@ def make_plans(
         if session.evse_id in by_evse:
             raise InvalidInputError(f"two sessions at evse {session.evse_id!r}")
         by_evse[session.evse_id] = session
-    plans = []
-    for evse_id in sorted(by_evse):
-        evse = tree.evses[evse_id]
-        context = contexts[evse.node_id]
-        plans.append(plan_session(evse, by_evse[evse_id], previous.get(evse_id), context))
-    return plans
+    order = sorted(by_evse)
+    pairs = [(tree.evses[evse_id], by_evse[evse_id]) for evse_id in order]
+    voltages = [tree.voltage_v[evse.node_id] for evse, _ in pairs]
+    prior = [previous.get(evse_id) for evse_id in order]
+    return plan_sessions(pairs, prior, voltages, options, now_s)
 
 
 def build_problem(

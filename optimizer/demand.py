@@ -10,23 +10,18 @@ cap is lifted so that a vehicle that recovers can show it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
 
 from optimizer import result
 from optimizer.model import Evse, EvseState, Options, Session
-from optimizer.tree import to_ma
+
+Floats = NDArray[np.float64]
 
 MIN_WEIGHT_A = 0.1  # keeps every weight positive: a level still raises everyone
-
-
-@dataclass(frozen=True, slots=True)
-class PlanContext:
-    """What every session's plan shares this cycle (the voltage is the EVSE's node's)."""
-
-    options: Options
-    now_s: float
-    voltage_v: float
 
 
 class SessionPlan(NamedTuple):
@@ -52,104 +47,184 @@ class SessionPlan(NamedTuple):
     weight: float
 
 
-def plan_session(
-    evse: Evse,
-    session: Session,
-    previous: EvseState | None,
-    context: PlanContext,
-) -> SessionPlan:
-    """Bounds for one session. ``previous`` is ignored unless it is the same session."""
-    options, now_s = context.options, context.now_s
-    if previous is not None and previous.arrival_s != session.arrival_s:
-        previous = None
-    step_ma = to_ma(evse.current_step_a or options.default_step_a)
-    floor_ma = _ceil_to_step(to_ma(evse.min_current_a), step_ma)
-    probe_started_s = _probe_start(previous, options, now_s)
-    cap_a, reason = _lowest(_caps(evse, session, previous, context, probe_started_s))
-    cap_ma = to_ma(cap_a) // step_ma * step_ma
-    if cap_ma > 0:
-        cap_ma = max(cap_ma, floor_ma)
-    # Positional (in field order): this runs once per session per cycle.
-    return SessionPlan(
-        evse,
-        session,
-        step_ma,
-        floor_ma,
-        cap_ma,
-        reason,
-        _grid_phases(evse, session.phases_in_use),
-        (evse.phase_map[0],) if _can_go_single(evse, session) else None,
-        _laxity_s(evse, session, context),
-        _turn_s(previous, now_s),
-        _protected(previous, options, now_s),
-        probe_started_s,
-        previous.admitted_since_s if previous else None,
-        previous.waiting_since_s if previous else None,
-        _weight(session, context, cap_ma),
+def plan_sessions(
+    pairs: Sequence[tuple[Evse, Session]],
+    previous: Sequence[EvseState | None],
+    voltages_v: Sequence[float],
+    options: Options,
+    now_s: float,
+) -> list[SessionPlan]:
+    """One plan per (EVSE, session) pair, in the same order, computed as arrays.
+
+    ``previous`` is each EVSE's state from the last cycle; it is ignored unless it belongs to
+    the same session (same arrival). ``voltages_v`` is the voltage of each EVSE's node.
+    """
+    if not pairs:
+        return []
+    evses = [evse for evse, _ in pairs]
+    sessions = [session for _, session in pairs]
+    prior = [
+        p if p is not None and p.arrival_s == s.arrival_s else None
+        for p, s in zip(previous, sessions, strict=True)
+    ]
+    voltage = np.asarray(voltages_v, dtype=np.float64)
+    step_ma = _to_ma([e.current_step_a or options.default_step_a for e in evses])
+    floor_ma = -(-_to_ma([e.min_current_a for e in evses]) // step_ma) * step_ma
+    probe_s = np.asarray(
+        [
+            now_s
+            if p is None or now_s - p.probe_started_s >= options.probe_interval_s
+            else p.probe_started_s
+            for p in prior
+        ]
+    )
+    caps = _cap_matrix(
+        evses, sessions, prior, voltage=voltage, probe_s=probe_s, options=options, now_s=now_s
+    )
+    lowest = np.argmin(caps, axis=0)  # the first listed wins a tie
+    cap_a = caps[lowest, np.arange(len(pairs))]
+    cap_ma = _to_ma(cap_a) // step_ma * step_ma
+    cap_ma = np.where(cap_ma > 0, np.maximum(cap_ma, floor_ma), cap_ma)
+    phase_options = _phase_options(evses, sessions)
+    return list(
+        map(
+            SessionPlan._make,
+            zip(
+                evses,
+                sessions,
+                step_ma.tolist(),
+                floor_ma.tolist(),
+                cap_ma.tolist(),
+                [CAP_REASONS[k] for k in lowest.tolist()],
+                [grid for grid, _ in phase_options],
+                [single for _, single in phase_options],
+                _laxities_s(evses, sessions, voltage, now_s).tolist(),
+                [_turn_s(p, now_s) for p in prior],
+                [_protected(p, options, now_s) for p in prior],
+                probe_s.tolist(),
+                [p.admitted_since_s if p else None for p in prior],
+                [p.waiting_since_s if p else None for p in prior],
+                _weights(sessions, cap_ma, voltage, options, now_s).tolist(),
+                strict=True,
+            ),
+        )
     )
 
 
-def _lowest(caps: list[tuple[float, str]]) -> tuple[float, str]:
-    """The lowest cap; on a tie the one listed first."""
-    best = caps[0]
-    for cap in caps[1:]:
-        if cap[0] < best[0]:
-            best = cap
-    return best
+# The caps, in the order that names a tie: the hardware first, then the vehicle.
+CAP_REASONS = (
+    result.EVSE_MAX,
+    result.EV_MAX,
+    result.ENERGY_NEEDED,
+    result.UNUSED_CAPACITY,
+    result.RAMP,
+)
 
 
-def _weight(session: Session, context: PlanContext, cap_ma: int) -> float:
-    """1 for equal sharing; for deadline sharing the current needed to finish on time (A)."""
-    if context.options.fairness == "equal":
-        return 1.0
-    cap_a = max(cap_ma / 1000.0, MIN_WEIGHT_A)
-    if session.departure_s is None or session.energy_needed_wh is None:
-        return cap_a
-    left_s = session.departure_s - context.now_s
-    if left_s <= 0:
-        return cap_a
-    phases = session.phases_in_use or 1
-    needed_a = session.energy_needed_wh * 3600.0 / (left_s * context.voltage_v * phases)
-    return min(max(needed_a, MIN_WEIGHT_A), cap_a)
+def _to_ma(values_a: Sequence[float] | Floats) -> NDArray[np.int64]:
+    """Milliamps rounded down, as tree.to_ma, for many values at once."""
+    scaled = np.floor(np.asarray(values_a, dtype=np.float64) * 1000.0 + 1e-6)
+    return np.maximum(scaled, 0.0).astype(np.int64)
 
 
-def _ceil_to_step(value_ma: int, step_ma: int) -> int:
-    return -(-value_ma // step_ma) * step_ma
+def _optional(values: Sequence[float | None]) -> Floats:
+    """None becomes NaN."""
+    return np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def _caps(
-    evse: Evse,
-    session: Session,
-    previous: EvseState | None,
-    context: PlanContext,
-    probe_started_s: float,
-) -> list[tuple[float, str]]:
-    options = context.options
-    # Listed in the order that names a tie: the hardware first, then the vehicle.
-    caps = [(evse.max_current_a, result.EVSE_MAX)]
-    if session.ev_max_current_a is not None:
-        caps.append((session.ev_max_current_a, result.EV_MAX))
-    if session.energy_needed_wh is not None:
-        caps.append((_energy_cap_a(session, context), result.ENERGY_NEEDED))
-    probing = context.now_s - probe_started_s < options.probe_hold_s
-    if session.measured_current_a and not probing:
-        drawn_a = max(session.measured_current_a)
-        caps.append((drawn_a + options.unused_margin_a, result.UNUSED_CAPACITY))
+def _cap_matrix(
+    evses: list[Evse],
+    sessions: list[Session],
+    prior: list[EvseState | None],
+    *,
+    voltage: Floats,
+    probe_s: Floats,
+    options: Options,
+    now_s: float,
+) -> Floats:
+    """Rows: the caps of CAP_REASONS (inf where one does not apply); columns: sessions."""
+    caps = np.full((len(CAP_REASONS), len(evses)), np.inf)
+    caps[0] = [e.max_current_a for e in evses]
+    ev_max = _optional([s.ev_max_current_a for s in sessions])
+    caps[1] = np.where(np.isnan(ev_max), np.inf, ev_max)
+    # Unknown phases count as one phase: the larger, never too small, energy cap.
+    energy_wh = _optional([s.energy_needed_wh for s in sessions])
+    phases = np.asarray([s.phases_in_use or 1 for s in sessions], dtype=np.float64)
+    energy_cap_a = energy_wh * 3600.0 / (options.period_s * voltage * phases)
+    caps[2] = np.where(np.isnan(energy_wh), np.inf, energy_cap_a)
+    drawn_a = _optional(
+        [max(s.measured_current_a) if s.measured_current_a else None for s in sessions]
+    )
+    probing = now_s - probe_s < options.probe_hold_s
+    caps[3] = np.where(np.isnan(drawn_a) | probing, np.inf, drawn_a + options.unused_margin_a)
     if options.max_increase_a_per_cycle is not None:
-        last_a = previous.limit_a if previous is not None else 0.0
-        ramp_a = max(last_a + options.max_increase_a_per_cycle, evse.min_current_a)
-        caps.append((ramp_a, result.RAMP))
+        last_a = np.asarray([p.limit_a if p is not None else 0.0 for p in prior])
+        minimum_a = np.asarray([e.min_current_a for e in evses])
+        caps[4] = np.maximum(last_a + options.max_increase_a_per_cycle, minimum_a)
     return caps
 
 
-def _energy_cap_a(session: Session, context: PlanContext) -> float:
-    """The current that delivers the remaining energy within one period (never more needed).
+def _phase_options(
+    evses: list[Evse], sessions: list[Session]
+) -> list[tuple[tuple[int, ...], tuple[int, ...] | None]]:
+    """Per session: the grid phases it may load (all wired when unknown) and, when it may
+    switch, its one-phase alternative. Memoised: few distinct wirings exist."""
+    memo: dict[
+        tuple[tuple[int, ...], int | None, bool], tuple[tuple[int, ...], tuple[int, ...] | None]
+    ] = {}
+    found = []
+    for evse, session in zip(evses, sessions, strict=True):
+        key = (evse.phase_map, session.phases_in_use, evse.can_switch_phases)
+        options = memo.get(key)
+        if options is None:
+            options = memo[key] = (
+                _grid_phases(evse, session.phases_in_use),
+                (evse.phase_map[0],) if _can_go_single(evse, session) else None,
+            )
+        found.append(options)
+    return found
 
-    Unknown phases count as one phase, which gives the larger (never too small) cap.
-    """
-    energy_wh = session.energy_needed_wh or 0.0
-    phases = session.phases_in_use or 1
-    return energy_wh * 3600.0 / (context.options.period_s * context.voltage_v * phases)
+
+def _laxities_s(
+    evses: list[Evse], sessions: list[Session], voltage: Floats, now_s: float
+) -> Floats:
+    """Time to spare before departure at full rate; infinite when not known."""
+    departure_s = _optional([s.departure_s for s in sessions])
+    energy_wh = _optional([s.energy_needed_wh for s in sessions])
+    rate_a = np.asarray(
+        [
+            min(e.max_current_a, s.ev_max_current_a or e.max_current_a)
+            for e, s in zip(evses, sessions, strict=True)
+        ]
+    )
+    phases = np.asarray(
+        [s.phases_in_use or e.phase_count for e, s in zip(evses, sessions, strict=True)],
+        dtype=np.float64,
+    )
+    rate_w = np.maximum(rate_a * phases * voltage, 1e-9)
+    laxity: Floats = departure_s - now_s - energy_wh * 3600.0 / rate_w
+    return np.where(np.isnan(laxity), np.inf, laxity)
+
+
+def _weights(
+    sessions: list[Session],
+    cap_ma: NDArray[np.int64],
+    voltage: Floats,
+    options: Options,
+    now_s: float,
+) -> Floats:
+    """1 for equal sharing; for deadline sharing the current needed to finish on time (A)."""
+    if options.fairness == "equal":
+        return np.ones(len(sessions))
+    cap_a = np.maximum(cap_ma / 1000.0, MIN_WEIGHT_A)
+    left_s = _optional([s.departure_s for s in sessions]) - now_s
+    energy_wh = _optional([s.energy_needed_wh for s in sessions])
+    phases = np.asarray([s.phases_in_use or 1 for s in sessions], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed_a = energy_wh * 3600.0 / (left_s * voltage * phases)
+    known = ~np.isnan(needed_a) & (left_s > 0)
+    weight: Floats = np.where(known, np.minimum(np.maximum(needed_a, MIN_WEIGHT_A), cap_a), cap_a)
+    return weight
 
 
 def _grid_phases(evse: Evse, phases_in_use: int | None) -> tuple[int, ...]:
@@ -161,16 +236,6 @@ def _grid_phases(evse: Evse, phases_in_use: int | None) -> tuple[int, ...]:
 
 def _can_go_single(evse: Evse, session: Session) -> bool:
     return evse.can_switch_phases and evse.phase_count == 3 and session.phases_in_use != 1
-
-
-def _laxity_s(evse: Evse, session: Session, context: PlanContext) -> float:
-    """Time to spare before departure at full rate; infinite when not known."""
-    if session.departure_s is None or session.energy_needed_wh is None:
-        return math.inf
-    rate_a = min(evse.max_current_a, session.ev_max_current_a or evse.max_current_a)
-    phases = session.phases_in_use or evse.phase_count
-    rate_w = max(rate_a * phases * context.voltage_v, 1e-9)
-    return session.departure_s - context.now_s - session.energy_needed_wh * 3600.0 / rate_w
 
 
 def _turn_s(previous: EvseState | None, now_s: float) -> float:
@@ -189,9 +254,3 @@ def _protected(previous: EvseState | None, options: Options, now_s: float) -> bo
     if previous is None or previous.admitted_since_s is None:
         return False
     return now_s - previous.admitted_since_s < options.rotation_interval_s
-
-
-def _probe_start(previous: EvseState | None, options: Options, now_s: float) -> float:
-    if previous is None or now_s - previous.probe_started_s >= options.probe_interval_s:
-        return now_s
-    return previous.probe_started_s

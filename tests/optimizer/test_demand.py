@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from optimizer import Allocation, AllocatorState, Options, Session, allocate
+import dataclasses
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer import (
+    Allocation,
+    AllocatorState,
+    Evse,
+    EvseState,
+    Options,
+    Session,
+    Site,
+    allocate,
+)
+from optimizer.allocate import make_plans
+from optimizer.tree import build_tree, to_ma
 from tests.optimizer.site_builders import evse, fuse, site
+from tests.optimizer.strategies import instances
 
 PAIR = site(
     fuse("main", 32.0), evses=(evse("taper", phase_map=(0,)), evse("other", phase_map=(0,)))
@@ -82,3 +99,78 @@ def test_an_ev_maximum_below_the_evse_minimum_still_gets_the_minimum() -> None:
     allocation = run([weak], 0.0, AllocatorState())
     assert allocation.evse("taper").limit_a == 6.0
     assert allocation.evse("taper").bound_by == "ev_max"
+
+
+def reference_plan(
+    evse: Evse, session: Session, previous: EvseState | None, options: Options, now_s: float
+) -> tuple[object, ...]:
+    """The plan of one session written plainly, one value at a time (230 V)."""
+    if previous is not None and previous.arrival_s != session.arrival_s:
+        previous = None
+    step_ma = to_ma(evse.current_step_a or options.default_step_a)
+    floor_ma = -(-to_ma(evse.min_current_a) // step_ma) * step_ma
+    probe_s = now_s
+    if previous is not None and now_s - previous.probe_started_s < options.probe_interval_s:
+        probe_s = previous.probe_started_s
+    caps = [(evse.max_current_a, "evse_max")]
+    if session.ev_max_current_a is not None:
+        caps.append((session.ev_max_current_a, "ev_max"))
+    if session.energy_needed_wh is not None:
+        phases = session.phases_in_use or 1
+        cap = session.energy_needed_wh * 3600.0 / (options.period_s * 230.0 * phases)
+        caps.append((cap, "energy_needed"))
+    if session.measured_current_a and now_s - probe_s >= options.probe_hold_s:
+        caps.append((max(session.measured_current_a) + options.unused_margin_a, "unused_capacity"))
+    if options.max_increase_a_per_cycle is not None:
+        last = previous.limit_a if previous is not None else 0.0
+        caps.append((max(last + options.max_increase_a_per_cycle, evse.min_current_a), "ramp"))
+    cap_a, reason = min(caps, key=lambda c: c[0])
+    cap_ma = to_ma(cap_a) // step_ma * step_ma
+    if cap_ma > 0:
+        cap_ma = max(cap_ma, floor_ma)
+    return (step_ma, floor_ma, cap_ma, reason, probe_s)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    instances(),
+    st.lists(
+        st.tuples(
+            st.sampled_from([None, 0.0, 500.0, 20_000.0]),
+            st.sampled_from([None, 3_000.0, 90_000.0]),
+            st.sampled_from([None, (3.0,), (12.5, 12.0, 0.0)]),
+            st.sampled_from([None, 0.0, 100.0, 190.0]),
+        ),
+        min_size=12,
+        max_size=12,
+    ),
+    st.sampled_from([None, 2.0]),
+    st.sampled_from([1.0, 300.0]),
+)
+def test_the_array_plans_equal_a_plain_one_at_a_time_reference(
+    case: tuple[Site, list[Session]],
+    extras: list[tuple[float | None, float | None, tuple[float, ...] | None, float | None]],
+    ramp_a: float | None,
+    period_s: float,
+) -> None:
+    the_site, sessions = case
+    sessions = [
+        dataclasses.replace(s, energy_needed_wh=e[0], departure_s=e[1], measured_current_a=e[2])
+        for s, e in zip(sessions, extras, strict=False)
+    ]
+    state = AllocatorState(
+        tuple(
+            EvseState(s.evse_id, s.arrival_s, 7.0, 0.0, None, e[3])
+            for s, e in zip(sessions, extras, strict=False)
+            if e[3] is not None
+        )
+    )
+    options = Options(max_increase_a_per_cycle=ramp_a, period_s=period_s)
+    tree = build_tree(the_site)
+    plans = make_plans(tree, sessions, 200.0, options, state)
+    for plan in plans:
+        expected = reference_plan(
+            plan.evse, plan.session, state.get(plan.evse.evse_id), options, 200.0
+        )
+        got = (plan.step_ma, plan.floor_ma, plan.cap_ma, plan.cap_reason, plan.probe_started_s)
+        assert got == expected
