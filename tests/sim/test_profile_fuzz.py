@@ -70,7 +70,7 @@ def offered(store: ProfileStore, version: str, port: int, raw: dict[str, Any]) -
     assert reason is None or isinstance(reason, str)
 
 
-@settings(max_examples=150)
+@settings(max_examples=60)
 @given(
     st.lists(st.tuples(profile_fields, schedules, st.integers(0, 3)), max_size=6),
     st.sampled_from([V16, V201]),
