@@ -378,9 +378,15 @@ def energy_table(evse_count: int) -> None:
         print(f"| {capacity_a:.0f} | {equal * 100:.1f} % | {deadline * 100:.1f} % |")
 
 
+def calibration_ms() -> float:
+    """CPU time of a fixed pure-Python loop: how fast this machine is right now."""
+    return best_time_s(lambda: sum(i * i for i in range(200_000)), 7) * 1000
+
+
 def main(argv: Sequence[str]) -> None:
     quick = "--quick" in argv
     print(f"Machine: {machine()}")
+    print(f"Calibration (fixed pure-Python loop, lower is faster): {calibration_ms():.1f} ms")
     timing_table((10, 100, 1000) if quick else (10, 100, 1000, 5000), 3 if quick else 15)
     quality_table(10 if quick else 50, 30)
     baseline_table(5 if quick else 20, 200)
