@@ -31,6 +31,14 @@ class SimClock:
         """The simulated wall time (a `Clock` for the simulated stations)."""
         return self.start + timedelta(seconds=self.now_s)
 
+    def monotonic(self) -> float:
+        """Seconds since the start: a monotonic clock for code under test (`Clocks.monotonic`)."""
+        return self.now_s
+
+    def wall(self) -> float:
+        """The simulated wall time as POSIX seconds (`Clocks.wall`)."""
+        return self.now().timestamp()
+
     @property
     def seconds_of_day(self) -> float:
         moment = self.now()
