@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer import Node, NodeLimit, Session, allocate
+from optimizer import InvalidInputError, Node, NodeLimit, Session, allocate
 from tests.optimizer.site_builders import evse, fuse, site
 
 
@@ -30,3 +30,11 @@ def test_an_evse_without_a_session_is_listed_with_zero_and_no_session() -> None:
     idle = allocation.evse("idle")
     assert (idle.limit_a, idle.current_a, idle.bound_by) == (0.0, (0.0, 0.0, 0.0), "no_session")
     assert [e.evse_id for e in allocation.evses] == ["busy", "idle"]
+
+
+def test_asking_for_an_unknown_evse_or_node_is_an_error() -> None:
+    allocation = allocate(site(fuse("main", 32.0), evses=(evse("a"),)), [], 0.0)
+    with pytest.raises(InvalidInputError, match="ghost"):
+        allocation.evse("ghost")
+    with pytest.raises(InvalidInputError, match="nowhere"):
+        allocation.node("nowhere")
