@@ -49,6 +49,12 @@ class ControlConfig(StrictModel):
         description="when not every EV can get its minimum: how long one waits at most (s)",
     )
 
+    limit_change_significance: float = Field(
+        0.1,
+        gt=0,
+        description="relative change of an EMS limit that is reported to the CSMS again with "
+        "NotifyChargingLimit (fraction, K14.FR.02)",
+    )
     lease_s: float | None = Field(
         None,
         gt=0,

@@ -22,6 +22,11 @@ from datetime import UTC, datetime
 from localctl.clocks import Clocks
 from localctl.config.model import LocalctlConfig
 from localctl.config.site import SiteConfig
+from localctl.control.external_limits import (
+    ExternalLimitChange,
+    active_external_limits,
+    external_limit_changes,
+)
 from localctl.control.limits import (
     CycleInputs,
     WantedLimits,
@@ -37,7 +42,10 @@ from localctl.control.strategy import STRATEGIES, ProfileStrategy
 from localctl.io.relay_server import RelayServer
 from localctl.io.station_link import OwnCallError
 from localctl.model.composite import composite_limit_at
-from localctl.site.state import SiteState
+from localctl.relay.events import Side
+from localctl.relay.frames import JsonObject
+from localctl.relay.versions import OcppVersion
+from localctl.site.state import SiteSnapshot, SiteState
 from localctl.site.to_optimizer import ControlInput, build_control_input, static_site
 from optimizer import Allocation, AllocatorState, Options, Session, allocate
 from optimizer.fallback import fallback_plan
@@ -50,6 +58,8 @@ _DECREASE_WAIT_S = 10.0
 # for good is not flooded.
 _RETRY_FIRST_S = 2.0
 _RETRY_MAX_S = 60.0
+
+ExternalLimit = tuple[float | None, tuple[float, float, float] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,8 @@ class ControlLoop:
         self._retry_after_s: dict[str, float] = {}
         self._retry_delay_s: dict[str, float] = {}
         self._wake = asyncio.Event()
+        self._external: dict[str, ExternalLimit] = {}
+        self._notifications: set[asyncio.Task[None]] = set()
         self.last: CycleReport | None = None
 
     def wake(self) -> None:
@@ -112,17 +124,17 @@ class ControlLoop:
                         await self._wake.wait()
                 self._wake.clear()
         finally:
-            for task in self._in_flight.values():
+            tasks = [*self._in_flight.values(), *self._notifications]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def cycle(self) -> None:
         now_s = self._clocks.monotonic()
+        snapshot = self._site_state.snapshot()
+        self._report_external_limits(snapshot)
         control_input = build_control_input(
-            self._site,
-            self._config.control,
-            self._site_state.snapshot(),
-            self._registry.ev_draw_a(),
+            self._site, self._config.control, snapshot, self._registry.ev_draw_a()
         )
         csms_evse_limits = self._csms_evse_limits()
         # The CSMS's own limit caps the session in the optimizer, so what it frees goes to others.
@@ -209,6 +221,45 @@ class ControlLoop:
                 if limit_a is not None:
                     limits[station_id] = limit_a
         return limits
+
+    # -- K14: external limits reported upstream -------------------------------------------
+
+    def _report_external_limits(self, snapshot: SiteSnapshot) -> None:
+        current = active_external_limits(snapshot)
+        significance = self._config.control.limit_change_significance
+        for change in external_limit_changes(self._external, current, significance):
+            for station in self._stations_below(change.node_id):
+                task = asyncio.create_task(self._report_upstream(station.config.id, change))
+                self._notifications.add(task)
+                task.add_done_callback(self._notifications.discard)
+        self._external = current
+
+    def _stations_below(self, node_id: str) -> list[StationRuntime]:
+        """Connected stations with an EVSE below `node_id` that speak 2.0.1 or later (1.6 has
+        no message for this)."""
+        return [
+            station
+            for station in self._registry.stations.values()
+            if station.connected
+            and station.version not in (None, OcppVersion.V16)
+            and any(node_id in self._site.ancestors(e.config.node) for e in station.evses.values())
+        ]
+
+    async def _report_upstream(self, station_id: str, change: ExternalLimitChange) -> None:
+        action = "NotifyChargingLimit" if change.kind == "notify" else "ClearedChargingLimit"
+        payload: JsonObject = {"chargingLimitSource": "EMS"}
+        if change.kind == "notify":
+            payload = {"chargingLimit": payload}
+        try:
+            await self._relay.call(station_id, action, payload, destination=Side.CSMS)
+        except OwnCallError as exc:
+            log.warning(
+                "%s for %s not delivered: %s",
+                action,
+                station_id,
+                exc,
+                extra={"station_id": station_id},
+            )
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from ocpp.v16 import call as call16
+from pymodbus.client import AsyncModbusTcpClient
 
 from localctl.config.model import LocalctlConfig
 from localctl.service import Controller
@@ -22,6 +23,8 @@ TAG = "04E91C5A2B3F80"
 
 
 def config(csms_url: str, meter_port: int) -> LocalctlConfig:
+    """A 3 x 32 A site: EVSE a (three-phase, 1.6) and b (single-phase on L1, 2.0.1), a grid
+    meter, and an EMS that may limit the site through localctl's Modbus server."""
     return LocalctlConfig.model_validate(
         {
             "relay": {"listen": "127.0.0.1:0", "upstream_url": csms_url, "ping_interval_s": None},
@@ -46,7 +49,13 @@ def config(csms_url: str, meter_port: int) -> LocalctlConfig:
                         "reconnect_backoff_min_s": 0.05,
                         "reconnect_backoff_max_s": 0.1,
                     }
-                ]
+                ],
+                "ems_modbus": {
+                    "listen_host": "127.0.0.1",
+                    "listen_port": 0,
+                    "node_id": "main",
+                    "heartbeat_timeout_s": 1.5,
+                },
             },
             "control": {
                 "period_s": 0.1,
@@ -197,3 +206,26 @@ async def test_when_the_controller_dies_the_stations_fall_back_to_their_floors(s
     await asyncio.wait_for(site.cp16.wait_disconnected(), 5)
     await eventually(lambda: site.limits_a() == (floors["a"], floors["b"]), timeout_s=10)
     assert floors["a"] + floors["b"] <= FUSE_A  # the floors fit the fuse on L1
+
+
+async def test_an_ems_limit_is_obeyed_reported_to_the_csms_and_its_expiry_means_floors(
+    site: Site,
+) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    server = site.controller.ems_server
+    assert server is not None and server.port is not None
+    async with AsyncModbusTcpClient("127.0.0.1", port=server.port) as ems:
+        # 4.6 kW over the three phases: 20 A in all at 230 V, of which the base load takes 12.
+        await ems.write_registers(0, [0, 4600], device_id=1)
+        await ems.write_registers(6, [1], device_id=1)
+        await eventually(lambda: 3 * site.limits_a()[0] + site.limits_a()[1] <= 8.0 + 0.3)
+        assert site.limits_a()[1] >= 6.0 or site.limits_a()[0] >= 6.0
+        await site.csms.wait_for_call("CP-201", "NotifyChargingLimit")  # K14.FR.02
+        notify = [p for a, p in site.csms.received("CP-201") if a == "NotifyChargingLimit"]
+        assert notify[0]["chargingLimit"]["chargingLimitSource"] == "EMS"
+        assert not [a for a, _ in site.csms.received("CP-16") if a == "NotifyChargingLimit"]
+        # The EMS goes quiet: its heartbeat stops, the limit expires and is released upstream;
+        # with no safe EMS limit configured, the site then sits on its floors.
+        await site.csms.wait_for_call("CP-201", "ClearedChargingLimit", timeout_s=8)  # K14.FR.03
+    floors = site.controller.loop.floors_a if site.controller.loop else {}
+    await eventually(lambda: site.limits_a() == (floors["a"], floors["b"]))
