@@ -170,12 +170,31 @@ class Controller:
             }
             for m in snapshot.meters
         }
-        stations: dict[str, JsonObject] = {
-            station_id: {"connected": True} for station_id in self.relay.station_ids
-        }
+        stations = self._station_telemetry()
         return TelemetrySnapshot(
             site=site, evses=self._evse_telemetry(), meters=meters, stations=stations
         )
+
+    def _station_telemetry(self) -> dict[str, JsonObject]:
+        """Every connected station, and every configured one even when it is not connected."""
+        stations: dict[str, JsonObject] = {
+            station_id: {"connected": True, "configured": False}
+            for station_id in self.relay.station_ids
+        }
+        for station_id, station in (self.registry.stations if self.registry else {}).items():
+            stations[station_id] = {
+                "connected": station.connected,
+                "configured": True,
+                "ocpp_version": None if station.version is None else station.version.value,
+                "evses": {
+                    evse.config.id: {
+                        "status": None if evse.status is None else evse.status.value,
+                        "transaction_id": evse.transaction_id,
+                    }
+                    for evse in station.evses.values()
+                },
+            }
+        return stations
 
     def _evse_telemetry(self) -> dict[str, JsonObject]:
         report = self.loop.last if self.loop is not None else None

@@ -83,6 +83,9 @@ class Site:
         with contextlib.suppress(asyncio.CancelledError):
             await self.running
 
+    def cp201_transaction_id(self) -> str:
+        return self.cp201.transactions[1].transaction_id
+
     def limits_a(self) -> tuple[float, float]:
         return self.cp16.current_limit_a(1), self.cp201.current_limit_a(1)
 
@@ -157,6 +160,14 @@ async def test_both_versions_get_fair_limits_that_fit_the_fuse(site: Site) -> No
     }
     assert {"ChargePointMaxProfile", "TxProfile"} <= purposes
     assert not [a for a, _ in site.csms.received("CP-16") if a == "SetChargingProfile"]
+    telemetry = site.controller.telemetry_snapshot()
+    evse_a = telemetry.evses["a"]
+    assert evse_a["limit_a"] == site.cp16.current_limit_a(1)
+    assert str(evse_a["bound_by"]).startswith("node:main:L1:fuse")
+    assert telemetry.stations["CP-16"]["ocpp_version"] == "ocpp1.6"
+    assert telemetry.stations["CP-201"]["evses"] == {
+        "b": {"status": "Charging", "transaction_id": site.cp201_transaction_id()}
+    }
 
 
 async def test_a_base_load_step_brings_the_evs_down_within_a_few_cycles(site: Site) -> None:
