@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pytest
-
 from localctl.sim.base_load import constant_base_load, daily_base_load, step_base_load
-from localctl.sim.clock import SimClock
 
 
 def test_daily_curve_is_low_at_night_and_peaks_in_the_evening() -> None:
@@ -26,15 +21,3 @@ def test_steps_hold_until_the_next_and_start_from_zero() -> None:
     assert (load(0.0), load(9.9), load(10.0)) == ((1.0, 2.0, 3.0), (1.0, 2.0, 3.0), (5.0,) * 3)
     assert step_base_load([(5.0, (1.0, 1.0, 1.0))])(0.0) == (0.0, 0.0, 0.0)
     assert constant_base_load((4.0, 0.0, 0.0))(123.0) == (4.0, 0.0, 0.0)
-
-
-def test_sim_clock_advances_only_when_told() -> None:
-    clock = SimClock(datetime(2026, 3, 1, 23, 59, 30, tzinfo=UTC))
-    clock.advance(45.0)
-    assert clock.now() == datetime(2026, 3, 2, 0, 0, 15, tzinfo=UTC)
-    assert (clock.now_s, clock.seconds_of_day, clock.monotonic()) == (45.0, 15.0, 45.0)
-    assert clock.wall() == clock.now().timestamp()
-    with pytest.raises(ValueError, match="backwards"):
-        clock.advance(-1.0)
-    with pytest.raises(ValueError, match="aware"):
-        SimClock(datetime(2026, 1, 1))

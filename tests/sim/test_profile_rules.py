@@ -1,28 +1,15 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from localctl.sim.profile_rules import V16, V201, OfferContext, refusal_reason
 from localctl.sim.profiles import Period, Profile
 from localctl.sim.quirks import StationQuirks
-
-NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+from tests.sim.profile_helpers import make_profile
 
 
 def profile(purpose: str, port: int = 1, **fields: object) -> Profile:
-    values: dict[str, object] = {
-        "profile_id": 1,
-        "port": port,
-        "purpose": purpose,
-        "stack_level": 0,
-        "rate_unit": "A",
-        "periods": (Period(0, 16.0),),
-        "start": NOON,
-    }
-    values.update(fields)
-    return Profile(**values)  # type: ignore[arg-type]
+    return make_profile(purpose, port=port, **fields)  # type: ignore[arg-type]
 
 
 def context(

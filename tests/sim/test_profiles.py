@@ -1,32 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from localctl.sim.profiles import Period, Profile, profile_from_v16, profile_from_v201
-
-NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def profile(
-    purpose: str = "TxDefaultProfile",
-    limit: float = 16.0,
-    *,
-    periods: tuple[Period, ...] | None = None,
-    **fields: object,
-) -> Profile:
-    values: dict[str, object] = {
-        "profile_id": 1,
-        "port": 0,
-        "purpose": purpose,
-        "stack_level": 0,
-        "rate_unit": "A",
-        "periods": periods or (Period(0, limit),),
-        "start": NOON,
-    }
-    values.update(fields)
-    return Profile(**values)  # type: ignore[arg-type]
+from localctl.sim.profiles import Period, profile_from_v16, profile_from_v201
+from tests.sim.profile_helpers import NOON, make_profile
 
 
 def test_periods_follow_the_schedule_start() -> None:
@@ -78,25 +57,25 @@ def test_v201_relative_profile_runs_from_installation_with_watts_per_its_phases(
 
 
 def test_watts_without_number_phases_count_three_phases() -> None:
-    assert profile(limit=6900.0, rate_unit="W").limit_a_at(NOON) == 10.0
+    assert make_profile(limit=6900.0, rate_unit="W").limit_a_at(NOON) == 10.0
 
 
-def test_validity_window_bounds_the_profile() -> None:
-    lease = profile(valid_from=NOON, valid_to=NOON + timedelta(seconds=120))
+def test_validity_window_bounds_the_make_profile() -> None:
+    lease = make_profile(valid_from=NOON, valid_to=NOON + timedelta(seconds=120))
     assert lease.limit_a_at(NOON - timedelta(seconds=1)) is None
     assert lease.limit_a_at(NOON + timedelta(seconds=119)) == 16.0
     assert lease.limit_a_at(NOON + timedelta(seconds=120)) is None
 
 
 def test_duration_ends_the_schedule_and_recurrence_restarts_it() -> None:
-    daily = profile(duration_s=3600, recurrency_s=86_400)
+    daily = make_profile(duration_s=3600, recurrency_s=86_400)
     assert daily.limit_a_at(NOON + timedelta(minutes=59)) == 16.0
     assert daily.limit_a_at(NOON + timedelta(hours=2)) is None
     assert daily.limit_a_at(NOON + timedelta(days=3, minutes=1)) == 16.0
 
 
 def test_changes_between_lists_period_starts_validity_edges_and_recurrences() -> None:
-    recurring = profile(
+    recurring = make_profile(
         periods=(Period(0, 16.0), Period(600, 8.0)),
         recurrency_s=3600,
         valid_to=NOON + timedelta(hours=2),
@@ -108,5 +87,5 @@ def test_changes_between_lists_period_starts_validity_edges_and_recurrences() ->
 
 @pytest.mark.parametrize(("elapsed_s", "limit"), [(0, 16.0), (299, 16.0), (300, 10.0)])
 def test_each_period_holds_until_the_next_starts(elapsed_s: int, limit: float) -> None:
-    stepped = profile(periods=(Period(0, 16.0), Period(300, 10.0)))
+    stepped = make_profile(periods=(Period(0, 16.0), Period(300, 10.0)))
     assert stepped.limit_a_at(NOON + timedelta(seconds=elapsed_s)) == limit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -22,7 +21,7 @@ from localctl.inputs.modbus.blocks import RegisterImage, plan_blocks
 from localctl.inputs.modbus.meter_values import decode_meter_values
 from localctl.inputs.modbus.registers import EASTRON_SDM630
 from localctl.sim import StubCsms
-from localctl.sim.arrivals import Arrival, random_arrivals
+from localctl.sim.arrivals import Arrival
 from localctl.sim.base_load import BaseLoad, constant_base_load, step_base_load
 from localctl.sim.display import phase_lines, session_lines
 from localctl.sim.ev import EvSpec
@@ -251,15 +250,6 @@ async def test_run_paces_steps_faster_with_a_speedup(csms: StubCsms) -> None:
     assert site.clock.now_s == pytest.approx(60.0)
     assert elapsed_s < 3.0
     assert len([a for a, _ in csms.received("CP-B") if a == "TransactionEvent"]) >= 12
-
-
-def test_random_arrivals_repeat_with_the_seed_and_never_overlap_on_an_evse() -> None:
-    first = random_arrivals(random.Random(3), ["e1", "e2"], horizon_s=86_400.0)
-    assert first == random_arrivals(random.Random(3), ["e1", "e2"], horizon_s=86_400.0)
-    for evse_id in ("e1", "e2"):
-        mine = [a for a in first if a.evse_id == evse_id]
-        assert all(a.leaves_s <= b.at_s for a, b in itertools.pairwise(mine))
-    assert first == sorted(first, key=lambda a: a.at_s)
 
 
 async def test_stations_charge_on_while_offline_and_reconnect(csms: StubCsms) -> None:
