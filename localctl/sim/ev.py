@@ -35,6 +35,9 @@ class EvSpec:
     taper_from_soc: float = 0.8
     taper_floor_a: float | None = None
     """The current at 100 % state of charge; default: `min_current_a`."""
+    shortfall_a: float = 0.0
+    """How far under the offered current the onboard charger settles (real cars: a few
+    tenths of an ampere); never below the car's minimum."""
 
     def __post_init__(self) -> None:
         if self.phases not in (1, 2, 3):
@@ -43,6 +46,8 @@ class EvSpec:
             raise ValueError(f"{self.name}: needs min_current_a <= taper_floor_a <= max_current_a")
         if self.capacity_wh <= 0 or not 0 < self.taper_from_soc <= 1:
             raise ValueError(f"{self.name}: capacity_wh > 0 and 0 < taper_from_soc <= 1")
+        if self.shortfall_a < 0:
+            raise ValueError(f"{self.name}: shortfall_a must not be negative")
 
     @property
     def floor_a(self) -> float:
@@ -125,9 +130,11 @@ class Ev:
         return (drawn_a,) * self.spec.phases
 
     def _draw_a(self, offer_a: float) -> float:
-        if offer_a < max(IEC_MIN_OFFER_A, self.spec.min_current_a):
+        spec = self.spec
+        if offer_a < max(IEC_MIN_OFFER_A, spec.min_current_a):
             return 0.0
-        return min(offer_a, self.spec.battery_limit_a(self.soc))
+        settled_a = max(spec.min_current_a, offer_a - spec.shortfall_a)
+        return min(settled_a, spec.battery_limit_a(self.soc))
 
     def _charge(self, total_a: float, dt_s: float) -> None:
         energy_wh = total_a * NOMINAL_VOLTAGE_V * dt_s / 3600.0

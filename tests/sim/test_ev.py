@@ -108,3 +108,10 @@ def test_draw_never_exceeds_an_offer_in_force_nor_the_cars_maximum(
         assert len(drawn) == spec.phases
         assert all(0.0 <= amps <= min(spec.max_current_a, ev.followed_offer_a) for amps in drawn)
         assert all(amps == 0.0 or amps >= 6.0 for amps in drawn)
+
+
+def test_an_ev_with_a_shortfall_settles_under_the_offer_but_not_under_its_minimum() -> None:
+    spec = EvSpec("real", phases=1, max_current_a=16.0, shortfall_a=0.4)
+    ev = Ev(spec, reaction_delay_s=1.0)
+    assert ev.step(10.0, 1.0)[0] == pytest.approx(9.6)
+    assert run(ev, 6.0, 2)[-1] == (6.0,)
