@@ -68,10 +68,10 @@ class EvSpec:
 
 
 EV_SPECS: tuple[EvSpec, ...] = (
-    EvSpec("compact 1x16 A", phases=1, max_current_a=16.0, capacity_wh=40_000.0),
-    EvSpec("van 1x32 A", phases=1, max_current_a=32.0, capacity_wh=75_000.0),
-    EvSpec("sedan 3x16 A", phases=3, max_current_a=16.0, capacity_wh=60_000.0),
-    EvSpec("suv 3x32 A", phases=3, max_current_a=32.0, capacity_wh=90_000.0),
+    EvSpec("compact 1x16 A", phases=1, max_current_a=16.0, capacity_wh=40_000.0, shortfall_a=0.3),
+    EvSpec("van 1x32 A", phases=1, max_current_a=32.0, capacity_wh=75_000.0, shortfall_a=0.5),
+    EvSpec("sedan 3x16 A", phases=3, max_current_a=16.0, capacity_wh=60_000.0, shortfall_a=0.2),
+    EvSpec("suv 3x32 A", phases=3, max_current_a=32.0, capacity_wh=90_000.0, shortfall_a=0.4),
     EvSpec("hybrid 1x13 A", phases=1, min_current_a=8.0, max_current_a=13.0, capacity_wh=12_000.0),
 )
 """A few typical cars for random arrivals."""
