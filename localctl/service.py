@@ -15,8 +15,10 @@ from collections.abc import Coroutine
 
 from localctl.clocks import Clocks
 from localctl.config.model import LocalctlConfig
+from localctl.control.csms_profiles import controller_policy
 from localctl.control.loop import ControlLoop
 from localctl.control.registry import StationRegistry
+from localctl.control.strategy import STRATEGIES
 from localctl.inputs.modbus.ems_server import ControllerStatus, EmsModbusServer
 from localctl.inputs.modbus.ems_server import SiteSnapshot as EmsSnapshot
 from localctl.inputs.modbus.meter import MeterPoller
@@ -31,6 +33,7 @@ from localctl.inputs.mqtt.telemetry import (
 )
 from localctl.io.relay_server import RelayServer
 from localctl.relay.events import LinkEvent
+from localctl.relay.policy import TRANSPARENT, Policy
 from localctl.relay.schemas import SchemaRegistry, actions_of
 from localctl.relay.versions import OcppVersion
 from localctl.site.state import InputStatus, InputTransition, SiteSnapshot, SiteState
@@ -66,7 +69,11 @@ class Controller:
                 config.site, config.stations, self.clocks.monotonic, self.clocks.wall
             )
         self.relay = RelayServer(
-            config.relay, self.schemas, clock=self.clocks.monotonic, listener=self._on_link_event
+            config.relay,
+            self.schemas,
+            clock=self.clocks.monotonic,
+            listener=self._on_link_event,
+            policy_for=self._policy_for,
         )
         if config.site is not None and self.registry is not None:
             self.loop = ControlLoop(config, self.relay, self.site_state, self.registry, self.clocks)
@@ -129,6 +136,14 @@ class Controller:
         if self.loop is not None:
             workers.append(self.loop.run())
         return workers
+
+    def _policy_for(self, station_id: str, version: OcppVersion) -> Policy:
+        """Stations the controller manages get their CSMS profiles kept off its stack levels."""
+        station = self.registry.stations.get(station_id) if self.registry else None
+        if station is None or version is OcppVersion.V21:
+            return TRANSPARENT
+        strategy = STRATEGIES[station.config.profile]
+        return controller_policy(strategy, version)
 
     def _on_link_event(self, station_id: str, event: LinkEvent) -> None:
         if self.registry is None:

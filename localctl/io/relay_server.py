@@ -33,6 +33,7 @@ from localctl.config.model import RelayConfig
 from localctl.io.station_link import EventListener, StationLink, StationUnavailableError
 from localctl.relay.events import Side
 from localctl.relay.frames import JsonObject
+from localctl.relay.policy import TRANSPARENT, Policy
 from localctl.relay.schemas import SchemaRegistry
 from localctl.relay.session import RelaySession, SessionOptions, own_message_id
 from localctl.relay.versions import OcppVersion
@@ -62,8 +63,10 @@ class RelayServer:
         clock: Callable[[], float] = time.monotonic,
         new_message_id: Callable[[], str] = own_message_id,
         listener: EventListener | None = None,
+        policy_for: Callable[[str, OcppVersion], Policy] | None = None,
     ) -> None:
         self._config = config
+        self._policy_for = policy_for
         self._schemas = schemas
         self._clock = clock
         self._new_message_id = new_message_id
@@ -252,10 +255,12 @@ class RelayServer:
             await connection.close(CloseCode.PROTOCOL_ERROR, "no common OCPP subprotocol")
             return
         station_id = handshake.station_id
+        version = OcppVersion.from_subprotocol(upstream.subprotocol)
         session = RelaySession(
             station_id,
-            OcppVersion.from_subprotocol(upstream.subprotocol),
+            version,
             self._schemas,
+            policy=self._policy_for(station_id, version) if self._policy_for else TRANSPARENT,
             options=self._options,
             new_message_id=self._new_message_id,
         )

@@ -209,9 +209,12 @@ class RelaySession:
                 code = error_code_for(violation.fault, self.version)
                 self._send(source, encode_call_error(call.message_id, code, violation.description))
                 return
-        if self._policy.route(source, call.action) is Route.ANSWER_LOCALLY:
+        route = self._policy.route(source, call.action)
+        if route is Route.ANSWER_LOCALLY:
             self._answer_locally(source, call)
             return
+        if route is Route.REWRITE:
+            call, text = self._rewritten(source, call, text)
         self._events.append(
             FrameRelayed(source, call.message_type, call.action, call.message_id, call.payload)
         )
@@ -242,6 +245,20 @@ class RelaySession:
                 source,
                 encode_call_error(call.message_id, answer.error_code, answer.error_description),
             )
+
+    def _rewritten(self, source: Side, call: Call, text: str | bytes) -> tuple[Call, str | bytes]:
+        rewriter = self._policy.rewriters.get((source, call.action))
+        if rewriter is None:
+            raise LocalProtocolError(f"no rewriter for {call.action} from {source.value}")
+        try:
+            payload = rewriter(call)
+        except Exception as exc:  # rewriter code only: relay the call as it came
+            self._events.append(HandlerFailed(source, call.action, call.message_id, repr(exc)))
+            return call, text
+        if payload is None:
+            return call, text
+        rewritten = Call(call.message_id, call.action, payload, call.message_type)
+        return rewritten, encode_call(call.message_id, call.action, payload)
 
     def _transmit_ready_calls(self) -> None:
         for destination, queue in self._queues.items():

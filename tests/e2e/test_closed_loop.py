@@ -240,3 +240,32 @@ async def test_an_ems_limit_is_obeyed_reported_to_the_csms_and_its_expiry_means_
         await site.csms.wait_for_call("CP-201", "ClearedChargingLimit", timeout_s=8)  # K14.FR.03
     floors = site.controller.loop.floors_a if site.controller.loop else {}
     await eventually(lambda: site.limits_a() == (floors["a"], floors["b"]))
+
+
+async def test_a_csms_cap_on_a_reserved_stack_level_cannot_shadow_the_floor(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    cap = call16.SetChargingProfile(
+        connector_id=0,
+        cs_charging_profiles={
+            "charging_profile_id": 99,
+            "stack_level": 9,
+            "charging_profile_purpose": "ChargePointMaxProfile",
+            "charging_profile_kind": "Relative",
+            "charging_schedule": {
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": 30.0}],
+            },
+        },
+    )
+    assert (await site.csms.call("CP-16", cap)).status == "Accepted"
+    installed = [
+        p for a, p in site.cp16.received if a == "SetChargingProfile" and p["connectorId"] == 0
+    ]
+    assert any(
+        p["csChargingProfiles"]["chargingProfileId"] == 99
+        and p["csChargingProfiles"]["stackLevel"] == 6
+        for p in installed
+    )
+    floors = site.controller.loop.floors_a if site.controller.loop else {}
+    await site.kill_controller()
+    await eventually(lambda: site.cp16.current_limit_a(1) == floors["a"], timeout_s=10)

@@ -284,3 +284,24 @@ def test_a_failing_local_handler_answers_internal_error_and_the_session_goes_on(
     assert any(isinstance(e, HandlerFailed) for e in session.events())
     session.receive(STATION, '[2,"st-2","Authorize",{"idTag":"x"}]', 0.1)
     assert [frame[2] for _, frame in sent(session)] == ["Authorize"]
+
+
+def test_a_rewrite_route_relays_the_new_payload_under_the_same_id(schemas: SchemaRegistry) -> None:
+    def lower_stack(call: object) -> dict[str, object] | None:
+        return {"key": "HeartbeatInterval", "value": "600"}
+
+    policy = Policy(
+        from_csms={"ChangeConfiguration": Route.REWRITE},
+        rewriters={(CSMS, "ChangeConfiguration"): lower_stack},
+    )
+    session = make_session(schemas, policy=policy)
+    session.receive(
+        CSMS, '[2,"cs-1","ChangeConfiguration",{"key":"HeartbeatInterval","value":"60"}]', 0.0
+    )
+    assert sent(session) == [
+        (STATION, [2, "cs-1", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "600"}])
+    ]
+    session.receive(STATION, '[3,"cs-1",{"status":"Accepted"}]', 0.1)
+    assert sent(session) == [(CSMS, [3, "cs-1", {"status": "Accepted"}])]
+    relayed = [e for e in session.events() if isinstance(e, FrameRelayed)]
+    assert relayed[0].payload == {"key": "HeartbeatInterval", "value": "600"}
