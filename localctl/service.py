@@ -217,6 +217,7 @@ class Controller:
             return {}
         modes = report.control_input.evse_modes
         draws = self.registry.ev_draw_a() if self.registry is not None else {}
+        flagged = self.loop.compliance.flagged if self.loop is not None else {}
         return {
             evse_id: {
                 "limit_a": wanted.limit_a,
@@ -224,6 +225,7 @@ class Controller:
                 "bound_by": report.wanted.why.get(evse_id, ""),
                 "mode": modes[evse_id].value if evse_id in modes else "normal",
                 "reason": report.control_input.mode_reasons.get(evse_id, ""),
+                "non_compliant": flagged[evse_id].reason if evse_id in flagged else None,
                 "draw_a": list(draws.get(evse_id, (0.0, 0.0, 0.0))),
             }
             for evse_id, wanted in report.wanted.evses.items()

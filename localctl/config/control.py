@@ -55,6 +55,17 @@ class ControlConfig(StrictModel):
         description="relative change of an EMS limit that is reported to the CSMS again with "
         "NotifyChargingLimit (fraction, K14.FR.02)",
     )
+    compliance_tolerance_a: float = Field(
+        1.5,
+        ge=0,
+        description="how far over its limit an EVSE may draw before it counts as disobeying (A)",
+    )
+    reaction_window_s: float = Field(
+        15.0,
+        gt=0,
+        description="how long a station and its EV may take to follow a new limit before an EVSE "
+        "drawing more is flagged non-compliant (s)",
+    )
     lease_s: float | None = Field(
         None,
         gt=0,

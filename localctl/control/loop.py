@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from localctl.clocks import Clocks
 from localctl.config.model import LocalctlConfig
 from localctl.config.site import SiteConfig
+from localctl.control.compliance import ComplianceTracker
 from localctl.control.external_limits import (
     ExternalLimitChange,
     active_external_limits,
@@ -46,7 +47,7 @@ from localctl.relay.events import Side
 from localctl.relay.frames import JsonObject
 from localctl.relay.versions import OcppVersion
 from localctl.site.state import SiteSnapshot, SiteState
-from localctl.site.to_optimizer import ControlInput, build_control_input, static_site
+from localctl.site.to_optimizer import ControlInput, build_control_input, grid_draw_a, static_site
 from optimizer import Allocation, AllocatorState, Options, Session, allocate
 from optimizer.fallback import fallback_plan
 
@@ -106,6 +107,9 @@ class ControlLoop:
         self._retry_delay_s: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._external: dict[str, ExternalLimit] = {}
+        self.compliance = ComplianceTracker(
+            control.compliance_tolerance_a, control.reaction_window_s
+        )
         self._notifications: set[asyncio.Task[None]] = set()
         self.last: CycleReport | None = None
 
@@ -133,12 +137,21 @@ class ControlLoop:
         now_s = self._clocks.monotonic()
         snapshot = self._site_state.snapshot()
         self._report_external_limits(snapshot)
+        self._observe_compliance(now_s)
         control_input = build_control_input(
-            self._site, self._config.control, snapshot, self._registry.ev_draw_a()
+            self._site,
+            self._config.control,
+            snapshot,
+            self._registry.ev_draw_a(),
+            self._reserved_for_non_compliant(),
         )
         csms_evse_limits = self._csms_evse_limits()
         # The CSMS's own limit caps the session in the optimizer, so what it frees goes to others.
-        sessions = [_capped(s, csms_evse_limits.get(s.evse_id)) for s in self._registry.sessions()]
+        sessions = [
+            _capped(s, csms_evse_limits.get(s.evse_id))
+            for s in self._registry.sessions()
+            if s.evse_id not in self.compliance.flagged  # planned around, not counted on
+        ]
         allocation = allocate(
             control_input.site, sessions, now_s, self._options, self._allocator_state
         )
@@ -222,6 +235,34 @@ class ControlLoop:
                     limits[station_id] = limit_a
         return limits
 
+    # -- stations that do not obey ---------------------------------------------------------
+
+    def _observe_compliance(self, now_s: float) -> None:
+        limits: dict[str, float] = {}
+        draws: dict[str, float] = {}
+        for station in self._registry.stations.values():
+            for evse in station.evses.values():
+                installed = self._installed.get(evse_key(evse.config.id))
+                if installed is not None and evse.current_a:
+                    limits[evse.config.id] = installed.limit_a
+                    draws[evse.config.id] = max(evse.current_a)
+        self.compliance.observe_draw(now_s, limits, draws)
+
+    def _reserved_for_non_compliant(self) -> dict[str, tuple[float, float, float]]:
+        """Per node, what flagged EVSEs below it draw (their maximum when they refuse profiles)."""
+        draws = self._registry.ev_draw_a()
+        reserved: dict[str, tuple[float, float, float]] = {}
+        for evse in self._site.evses:
+            if evse.id not in self.compliance.flagged:
+                continue
+            if self.compliance.refuses_profiles(evse.id) or evse.id not in draws:
+                draw = grid_draw_a(evse, (evse.max_current_a,) * evse.phases)
+            else:
+                draw = draws[evse.id]
+            before = reserved.get(evse.node, (0.0, 0.0, 0.0))
+            reserved[evse.node] = (before[0] + draw[0], before[1] + draw[1], before[2] + draw[2])
+        return reserved
+
     # -- K14: external limits reported upstream -------------------------------------------
 
     def _report_external_limits(self, snapshot: SiteSnapshot) -> None:
@@ -302,6 +343,10 @@ class ControlLoop:
                 extra={"station_id": station_id},
             )
             return
+        limited = self._evses_limited_by(station, change.key)
+        self.compliance.profile_answer(
+            self._clocks.monotonic(), limited, answer.get("status") == "Accepted"
+        )
         if answer.get("status") != "Accepted":
             log.warning(
                 "%s rejected %s at %.1f A: %s", station_id, change.key, change.limit_a, answer,
@@ -317,6 +362,11 @@ class ControlLoop:
         )
         self._installed[change.key] = InstalledLimit(change.limit_a, change.phases, lease_until_s)
         self._installed_for[change.key] = (station.connected_at_s, target.transaction_id)
+
+    @staticmethod
+    def _evses_limited_by(station: StationRuntime, key: str) -> list[str]:
+        kind, _, name = key.partition(":")
+        return [name] if kind == "evse" else list(station.config.evses.values())
 
     def _strategy(self, station: StationRuntime) -> ProfileStrategy:
         return STRATEGIES[station.config.profile].with_lease(self._config.control.lease_s)

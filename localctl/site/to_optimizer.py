@@ -53,8 +53,10 @@ def build_control_input(
     control: ControlConfig,
     snapshot: SiteSnapshot,
     ev_draw_a: Mapping[str, PhaseValues],
+    reserved_a: Mapping[str, PhaseValues] | None = None,
 ) -> ControlInput:
-    """`ev_draw_a`: measured current of each EVSE per grid phase (already through its wiring)."""
+    """`ev_draw_a`: measured current of each EVSE per grid phase (already through its wiring);
+    `reserved_a`: load per node the optimizer must count on top (EVSEs that do not obey)."""
     meters = {m.node_id: m for m in snapshot.meters if m.reading is not None}
     meters = {n: m for n, m in meters.items() if m.status is not InputStatus.LOST}
     non_ev = _non_ev_loads(config, meters, ev_draw_a)
@@ -72,8 +74,15 @@ def build_control_input(
         else:
             reason = f"EMS limit from {ems.limit.source} expired"
             _escalate(node_modes, ems.node_id, EvseMode.FLOORS, reason)
+    reserved_a = reserved_a or {}
     nodes = tuple(
-        Node(n.id, n.parent, tuple(limits[n.id]), non_ev.get(n.id, ZERO), config.voltage_v(n))
+        Node(
+            n.id,
+            n.parent,
+            tuple(limits[n.id]),
+            _add(non_ev.get(n.id, ZERO), reserved_a.get(n.id, ZERO)),
+            config.voltage_v(n),
+        )
         for n in config.nodes
     )
     evses = tuple(_evse(e) for e in config.evses)

@@ -62,6 +62,7 @@ def config(csms_url: str, meter_port: int) -> LocalctlConfig:
                 "max_increase_a_per_cycle": 64,
                 "meter_stale_s": 1.0,
                 "meter_lost_s": 2.0,
+                "reaction_window_s": 1.0,
                 "lease_s": 3.0,
             },
         }
@@ -77,6 +78,7 @@ class Site:
     cp201: SimStation201
     running: asyncio.Task[None]
     base_a: tuple[float, float, float] = (4.0, 4.0, 4.0)
+    a_ignores_limit_at_a: float | None = None  # EV a draws this whatever its limit
 
     async def kill_controller(self) -> None:
         self.running.cancel()
@@ -93,6 +95,7 @@ class Site:
         """EVs take what they are offered and report it; the meter sees base load plus EVs."""
         a, b = self.limits_a()
         a, b = (a if a >= 6 else 0.0), (b if b >= 6 else 0.0)  # IEC 61851: nothing below 6 A
+        a = self.a_ignores_limit_at_a if self.a_ignores_limit_at_a is not None else a
         await self.cp16.meter_values(1, (a, a, a), 1000.0)
         await self.cp201.meter_values(1, (b,), 1000.0)
         base = self.base_a
@@ -269,3 +272,24 @@ async def test_a_csms_cap_on_a_reserved_stack_level_cannot_shadow_the_floor(site
     floors = site.controller.loop.floors_a if site.controller.loop else {}
     await site.kill_controller()
     await eventually(lambda: site.cp16.current_limit_a(1) == floors["a"], timeout_s=10)
+
+
+async def test_an_ev_ignoring_its_limit_is_flagged_and_the_others_absorb_the_error(
+    site: Site,
+) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    site.a_ignores_limit_at_a = 20.0
+    site.base_a = (8.0, 4.0, 4.0)  # a little more load: a's limit goes down, a does not follow
+    await eventually(
+        lambda: "a" in (site.controller.loop.compliance.flagged if site.controller.loop else {})
+    )
+    # a's real 20 A is reserved on L1: b gets what is left of 32 A after 8 A base and 20 A.
+    await eventually(lambda: site.cp201.current_limit_a(1) <= 32.0 - 8.0 - 20.0 + 0.1)
+    telemetry = site.controller.telemetry_snapshot()
+    assert (
+        telemetry.evses["a"]["non_compliant"] == site.controller.loop.compliance.flagged["a"].reason
+    )  # type: ignore[union-attr]
+    site.a_ignores_limit_at_a = None  # it obeys again: the flag clears
+    await eventually(
+        lambda: not (site.controller.loop.compliance.flagged if site.controller.loop else {"x": 1})
+    )
