@@ -285,10 +285,10 @@ async def test_an_ev_ignoring_its_limit_is_flagged_and_the_others_absorb_the_err
     )
     # a's real 20 A is reserved on L1: b gets what is left of 32 A after 8 A base and 20 A.
     await eventually(lambda: site.cp201.current_limit_a(1) <= 32.0 - 8.0 - 20.0 + 0.1)
+    loop = site.controller.loop
+    assert loop is not None
     telemetry = site.controller.telemetry_snapshot()
-    assert (
-        telemetry.evses["a"]["non_compliant"] == site.controller.loop.compliance.flagged["a"].reason
-    )  # type: ignore[union-attr]
+    assert telemetry.evses["a"]["non_compliant"] == loop.compliance.flagged["a"].reason
     site.a_ignores_limit_at_a = None  # it obeys again: the flag clears
     await eventually(
         lambda: not (site.controller.loop.compliance.flagged if site.controller.loop else {"x": 1})
