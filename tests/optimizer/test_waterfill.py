@@ -127,3 +127,14 @@ def test_a_node_without_limits_leaves_each_session_at_its_own_cap() -> None:
     assert limits(result.evses) == {"a": 16.0, "b": 32.0}
     assert result.evse("b").bound_by == "evse_max"
     assert result.node("main").headroom_a == (None, None, None)
+
+
+def test_a_two_phase_session_loads_the_first_two_conductors_for_line_to_line_wiring() -> None:
+    the_site = site(
+        fuse("main", 20.0), evses=(evse("ab", phase_map=(0, 1, 2)), evse("c", phase_map=(1,)))
+    )
+    sessions = [Session("ab", 0.0, phases_in_use=2), Session("c", 0.0)]
+    result = allocate(the_site, sessions, now_s=0.0)
+    assert result.evse("ab").grid_current_a == (10.0, 10.0, 0.0)
+    assert result.evse("ab").phases == 2
+    assert result.evse("c").limit_a == 10.0
