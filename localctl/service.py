@@ -16,6 +16,7 @@ from collections.abc import Coroutine
 from localctl.clocks import Clocks
 from localctl.config.model import LocalctlConfig
 from localctl.control.csms_profiles import controller_policy
+from localctl.control.identity import ControllerIdentity
 from localctl.control.loop import ControlLoop
 from localctl.control.registry import StationRegistry
 from localctl.control.strategy import STRATEGIES
@@ -31,6 +32,7 @@ from localctl.inputs.mqtt.telemetry import (
     TelemetryPublisher,
     TelemetrySnapshot,
 )
+from localctl.io.identity_client import IdentityClient
 from localctl.io.relay_server import RelayServer
 from localctl.relay.events import LinkEvent
 from localctl.relay.policy import TRANSPARENT, Policy
@@ -77,6 +79,21 @@ class Controller:
         )
         if config.site is not None and self.registry is not None:
             self.loop = ControlLoop(config, self.relay, self.site_state, self.registry, self.clocks)
+        self.identity_client: IdentityClient | None = None
+        if config.identity is not None and config.site is not None:
+            identity = ControllerIdentity(
+                config.identity.station_id,
+                OcppVersion(config.identity.ocpp_version),
+                config.site.nominal_voltage_v,
+            )
+            self.identity_client = IdentityClient(
+                identity,
+                config.relay.upstream_url,
+                self.clocks,
+                reconnect_max_s=config.identity.reconnect_max_s,
+            )
+            if self.loop is not None:
+                self.loop.identity = identity
         self.mqtt = MqttClient(config.mqtt) if config.mqtt is not None else None
         self.ems_server: EmsModbusServer | None = None
         self.telemetry: TelemetryPublisher | None = None
@@ -135,6 +152,8 @@ class Controller:
         workers.append(self._watch_inputs())
         if self.loop is not None:
             workers.append(self.loop.run())
+        if self.identity_client is not None:
+            workers.append(self.identity_client.run())
         return workers
 
     def _policy_for(self, station_id: str, version: OcppVersion) -> Policy:

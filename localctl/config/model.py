@@ -92,6 +92,24 @@ class RelayConfig(StrictModel):
         return int(self.listen.rpartition(":")[2])
 
 
+class IdentityConfig(StrictModel):
+    """The controller's own connection to the CSMS (OCPP 2.0.1 part 4, 6.2)."""
+
+    station_id: str = Field(
+        min_length=1, max_length=48, description="the identity the controller connects with"
+    )
+    ocpp_version: Literal["ocpp1.6", "ocpp2.0.1"] = Field(
+        "ocpp2.0.1", description="OCPP-J subprotocol of the controller's own connection"
+    )
+    node_id: str = Field(
+        min_length=1,
+        description="the node a group limit from the CSMS applies to (usually the root)",
+    )
+    reconnect_max_s: float = Field(
+        60.0, gt=0, description="longest wait between reconnection attempts (s)"
+    )
+
+
 class LocalctlConfig(StrictModel):
     """A whole localctl configuration file."""
 
@@ -105,6 +123,9 @@ class LocalctlConfig(StrictModel):
     )
 
     inputs: InputsConfig = Field(default_factory=InputsConfig, description="meters and EMS sources")
+    identity: IdentityConfig | None = Field(
+        None, description="the controller's own connection, for a group limit set by the CSMS"
+    )
     mqtt: MqttConfig | None = Field(
         None, description="the MQTT broker for EMS limits, meters and telemetry"
     )
@@ -114,4 +135,6 @@ class LocalctlConfig(StrictModel):
         check_stations(self.site, self.stations)
         node_ids = {n.id for n in self.site.nodes} if self.site else set()
         self.inputs.check(node_ids, has_mqtt=self.mqtt is not None)
+        if self.identity is not None and self.identity.node_id not in node_ids:
+            raise ValueError(f"identity: node {self.identity.node_id} is not in the site")
         return self

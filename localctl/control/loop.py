@@ -28,6 +28,7 @@ from localctl.control.external_limits import (
     active_external_limits,
     external_limit_changes,
 )
+from localctl.control.identity import ControllerIdentity
 from localctl.control.limits import (
     CycleInputs,
     WantedLimits,
@@ -107,6 +108,8 @@ class ControlLoop:
         self._retry_delay_s: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._external: dict[str, ExternalLimit] = {}
+        self.identity: ControllerIdentity | None = None
+        """set by the service when the controller has an identity of its own"""
         self.compliance = ComplianceTracker(
             control.compliance_tolerance_a, control.reaction_window_s
         )
@@ -143,7 +146,8 @@ class ControlLoop:
             self._config.control,
             snapshot,
             self._registry.ev_draw_a(),
-            self._reserved_for_non_compliant(),
+            reserved_a=self._reserved_for_non_compliant(),
+            group_limits_a=self._group_limits(),
         )
         csms_evse_limits = self._csms_evse_limits()
         # The CSMS's own limit caps the session in the optimizer, so what it frees goes to others.
@@ -234,6 +238,14 @@ class ControlLoop:
                 if limit_a is not None:
                     limits[station_id] = limit_a
         return limits
+
+    def _group_limits(self) -> dict[str, float]:
+        """The limit the CSMS set on the controller's own identity, on its configured node."""
+        identity, node = self.identity, self._config.identity
+        if identity is None or node is None:
+            return {}
+        limit_a = identity.group_limit_a(datetime.fromtimestamp(self._clocks.wall(), UTC))
+        return {} if limit_a is None else {node.node_id: limit_a}
 
     # -- stations that do not obey ---------------------------------------------------------
 

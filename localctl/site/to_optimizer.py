@@ -53,10 +53,13 @@ def build_control_input(
     control: ControlConfig,
     snapshot: SiteSnapshot,
     ev_draw_a: Mapping[str, PhaseValues],
+    *,
     reserved_a: Mapping[str, PhaseValues] | None = None,
+    group_limits_a: Mapping[str, float] | None = None,
 ) -> ControlInput:
     """`ev_draw_a`: measured current of each EVSE per grid phase (already through its wiring);
-    `reserved_a`: load per node the optimizer must count on top (EVSEs that do not obey)."""
+    `reserved_a`: load per node the optimizer must count on top (EVSEs that do not obey);
+    `group_limits_a`: per node, a limit per phase the CSMS set on the controller's identity."""
     meters = {m.node_id: m for m in snapshot.meters if m.reading is not None}
     meters = {n: m for n, m in meters.items() if m.status is not InputStatus.LOST}
     non_ev = _non_ev_loads(config, meters, ev_draw_a)
@@ -64,6 +67,8 @@ def build_control_input(
     for view in snapshot.meters:
         _escalate(node_modes, view.node_id, *_meter_mode(view))
     limits = {node.id: list(_static_limits(node)) for node in config.nodes}
+    for node_id, limit_a in (group_limits_a or {}).items():
+        limits[node_id].append(NodeLimit("csms", max_current_a=(limit_a, limit_a, limit_a)))
     for ems in snapshot.ems_limits:
         if not ems.expired:
             limits[ems.node_id].append(

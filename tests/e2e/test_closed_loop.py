@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
 from pymodbus.client import AsyncModbusTcpClient
 
 from localctl.config.model import LocalctlConfig
@@ -36,6 +37,7 @@ def config(csms_url: str, meter_port: int) -> LocalctlConfig:
                 ],
             },
             "stations": [{"id": "CP-16", "evses": {1: "a"}}, {"id": "CP-201", "evses": {1: "b"}}],
+            "identity": {"station_id": "LOCALCTL", "node_id": "main"},
             "inputs": {
                 "modbus_meters": [
                     {
@@ -142,7 +144,7 @@ async def site() -> AsyncIterator[Site]:
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(running, 10)
+                await asyncio.wait_for(running, 30)
             await meter.stop()
 
 
@@ -293,3 +295,33 @@ async def test_an_ev_ignoring_its_limit_is_flagged_and_the_others_absorb_the_err
     await eventually(
         lambda: not (site.controller.loop.compliance.flagged if site.controller.loop else {"x": 1})
     )
+
+
+async def test_a_group_limit_on_the_controllers_own_identity_caps_the_site(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    await site.csms.wait_connected("LOCALCTL")
+    group_cap = call201.SetChargingProfile(
+        evse_id=0,
+        charging_profile={
+            "id": 1,
+            "stack_level": 0,
+            "charging_profile_purpose": "ChargingStationMaxProfile",
+            "charging_profile_kind": "Absolute",
+            "charging_schedule": [
+                {
+                    "id": 1,
+                    "start_schedule": "2026-01-01T00:00:00Z",
+                    "charging_rate_unit": "A",
+                    "charging_schedule_period": [{"start_period": 0, "limit": 20.0}],
+                }
+            ],
+        },
+    )
+    assert (await site.csms.call("LOCALCTL", group_cap)).status == "Accepted"
+    await eventually(lambda: l1_load_a(site) <= 20.0 - 4.0 + 0.1)  # the cap less the base load
+    report = site.controller.loop.last if site.controller.loop else None
+    assert report is not None and any("csms" in why for why in report.wanted.why.values())
+    composite = await site.csms.call(
+        "LOCALCTL", call201.GetCompositeSchedule(evse_id=0, duration=60)
+    )
+    assert composite.schedule["charging_schedule_period"] == [{"start_period": 0, "limit": 20.0}]
