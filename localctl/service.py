@@ -79,6 +79,7 @@ class Controller:
         )
         if config.site is not None and self.registry is not None:
             self.loop = ControlLoop(config, self.relay, self.site_state, self.registry, self.clocks)
+            self.site_state.on_change = self.loop.wake
         self.identity_client: IdentityClient | None = None
         if config.identity is not None and config.site is not None:
             identity = ControllerIdentity(

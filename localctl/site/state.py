@@ -71,6 +71,10 @@ class SiteState:
     stale_after_s: float
     lost_after_s: float
     monotonic: Callable[[], float]
+    on_change: Callable[[], None] | None = None
+    """called when a reading jumps by more than `jump_a` on a phase, or an EMS limit arrives:
+    the control loop then reacts at once instead of at its next period"""
+    jump_a: float = 2.0
     _meters: dict[str, _MeterSlot] = field(init=False)
     _ems: dict[tuple[str, str], EmsLimit] = field(init=False, default_factory=dict)
     _faults: dict[str, InputFault] = field(init=False, default_factory=dict)
@@ -86,10 +90,20 @@ class SiteState:
         if slot is None:  # a reading from a meter the site does not know: keep it out
             self.input_fault(InputFault(reading.meter_id, "unknown meter", reading.monotonic_s))
             return
-        slot.reading = reading
+        previous, slot.reading = slot.reading, reading
+        if previous is None or any(
+            abs(now - before) > self.jump_a
+            for now, before in zip(reading.current_a, previous.current_a, strict=True)
+        ):
+            self._changed()
 
     def ems_limit(self, limit: EmsLimit) -> None:
         self._ems[(limit.node_id, limit.source)] = limit
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def input_fault(self, fault: InputFault) -> None:
         self._faults[fault.input_id] = fault

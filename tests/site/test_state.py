@@ -71,3 +71,15 @@ def test_faults_are_kept_with_their_meter_and_unknown_meters_are_refused() -> No
     grid = next(m for m in state.snapshot().meters if m.meter_id == "grid")
     assert grid.last_fault is not None and grid.last_fault.description == "connection refused"
     assert all(m.meter_id != "ghost" for m in state.snapshot().meters)
+
+
+def test_a_meter_jump_or_an_ems_limit_calls_for_a_reaction_and_small_changes_do_not() -> None:
+    clock = FakeClock()
+    state = make_state(clock)
+    woken: list[float] = []
+    state.on_change = lambda: woken.append(clock.now_s)
+    state.meter_reading(reading("grid", "main", (10, 10, 10), clock.now_s))  # first reading
+    state.meter_reading(reading("grid", "main", (11.5, 10, 10), clock.now_s))  # noise
+    state.meter_reading(reading("grid", "main", (11.5, 14, 10), clock.now_s))  # a jump on L2
+    state.ems_limit(ems("main", 20_000, until_s=clock.now_s + 30))
+    assert len(woken) == 3
