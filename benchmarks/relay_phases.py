@@ -24,7 +24,7 @@ from benchmarks.relay_loadgen import (
 )
 from benchmarks.relay_proc import cpu_seconds, machine_cpu_seconds, own_cpu_seconds, rss_kib
 from benchmarks.relay_report import MemoryResult, MemoryStep
-from benchmarks.relay_stats import CpuWindow
+from benchmarks.relay_stats import CpuWindow, LatencySummary
 
 _FINISH_GRACE_S = 30.0  # a call still unanswered this long after the window is a failure
 _SETTLE_S = 1.0  # after a burst of connects, let buffers drain before reading RSS
@@ -79,6 +79,14 @@ async def closed_loop_run(
     tasks = start_closed_loop(stations, action, end_s, counter)
     cpu = await cpu_window(relay_pid, start_s, end_s, lambda: counter.round_trips)
     return cpu, await finish(tasks, _FINISH_GRACE_S)
+
+
+async def back_to_back(station: Station, action: str, calls: int) -> LatencySummary:
+    """One station, each CALL sent as soon as the previous reply is in: the latency of the
+    path itself, with no other station queueing in front."""
+    for _ in range(calls // 10):  # warm-up
+        await station.round_trip_ns(action)
+    return LatencySummary.of_ns([await station.round_trip_ns(action) for _ in range(calls)])
 
 
 def station_ids(prefix: str, first: int, end: int) -> list[str]:
