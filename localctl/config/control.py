@@ -66,6 +66,12 @@ class ControlConfig(StrictModel):
         description="how long a station and its EV may take to follow a new limit before an EVSE "
         "drawing more is flagged non-compliant (s)",
     )
+    non_ev_hold_s: float = Field(
+        10.0,
+        ge=0,
+        description="the highest non-EV load estimate of a node is held this long (s), so the "
+        "loop does not raise limits on a dip caused by EVs still following a decrease",
+    )
     lease_s: float | None = Field(
         None,
         gt=0,

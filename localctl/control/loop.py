@@ -48,7 +48,13 @@ from localctl.relay.events import Side
 from localctl.relay.frames import JsonObject
 from localctl.relay.versions import OcppVersion
 from localctl.site.state import SiteSnapshot, SiteState
-from localctl.site.to_optimizer import ControlInput, build_control_input, grid_draw_a, static_site
+from localctl.site.to_optimizer import (
+    ControlInput,
+    NonEvHold,
+    build_control_input,
+    grid_draw_a,
+    static_site,
+)
 from optimizer import Allocation, AllocatorState, Options, Session, allocate
 from optimizer.fallback import fallback_plan
 
@@ -101,6 +107,7 @@ class ControlLoop:
         plan = fallback_plan(static_site(self._site), self._options)
         self.floors_a = {floor.evse_id: floor.floor_a for floor in plan.floors}
         self._allocator_state = AllocatorState()
+        self._non_ev_hold = NonEvHold(control.non_ev_hold_s)
         self._installed: dict[str, InstalledLimit] = {}
         self._installed_for: dict[str, tuple[float | None, str | None]] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -148,6 +155,7 @@ class ControlLoop:
             self._registry.ev_draw_a(),
             reserved_a=self._reserved_for_non_compliant(),
             group_limits_a=self._group_limits(),
+            non_ev_hold=self._non_ev_hold,
         )
         csms_evse_limits = self._csms_evse_limits()
         # The CSMS's own limit caps the session in the optimizer, so what it frees goes to others.

@@ -7,6 +7,7 @@ previous one (1.6 section 5.16.1, 2.0.1 K01.FR.05) instead of piling profiles up
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -48,7 +49,9 @@ def build_profile(
         watts = amps_per_phase_to_watts(limit_a, nominal_voltage_v, phases)
         unit, limit = RateUnit.WATT, float(round(watts))
     start = now.astimezone(UTC).replace(microsecond=0)
-    lease_end = start + timedelta(seconds=strategy.lease_s)
+    # Whole seconds on the wire: the start rounds down, the end up, so a lease never comes
+    # out shorter than `lease_s`.
+    lease_end = start + timedelta(seconds=math.ceil(strategy.lease_s) + 1)
     if target.kind == "floor":
         profile_id, purpose, stack_level, valid_to = (
             _FLOOR_ID, ProfilePurpose.STATION_MAX, strategy.floor_stack_level, None,

@@ -31,6 +31,30 @@ from optimizer.model import Evse, Node, NodeLimit, Site
 ZERO: PhaseValues = (0.0, 0.0, 0.0)
 
 
+class NonEvHold:
+    """Holds the highest non-EV load estimate per node and phase for `hold_s`.
+
+    The estimate is the grid meter minus the EV draws the stations report, and the two are
+    sampled at different moments while EVs take seconds to follow a new limit: right after a
+    decrease the meter already shows the lower EV draw while the stations still report the old
+    one, and the estimate dips. Acting on the dip raises limits into an overload and makes the
+    loop oscillate; holding the peak over the EVs' reaction time does not."""
+
+    def __init__(self, hold_s: float) -> None:
+        self.hold_s = hold_s
+        self._history: dict[str, list[tuple[float, PhaseValues]]] = {}
+
+    def apply(self, node_id: str, estimate: PhaseValues, now_s: float) -> PhaseValues:
+        history = [(t, v) for t, v in self._history.get(node_id, []) if now_s - t < self.hold_s]
+        history.append((now_s, estimate))
+        self._history[node_id] = history
+        return (
+            max(v[0] for _, v in history),
+            max(v[1] for _, v in history),
+            max(v[2] for _, v in history),
+        )
+
+
 class EvseMode(Enum):
     NORMAL = "normal"
     HOLD = "hold"
@@ -56,6 +80,7 @@ def build_control_input(
     *,
     reserved_a: Mapping[str, PhaseValues] | None = None,
     group_limits_a: Mapping[str, float] | None = None,
+    non_ev_hold: NonEvHold | None = None,
 ) -> ControlInput:
     """`ev_draw_a`: measured current of each EVSE per grid phase (already through its wiring);
     `reserved_a`: load per node the optimizer must count on top (EVSEs that do not obey);
@@ -63,6 +88,9 @@ def build_control_input(
     meters = {m.node_id: m for m in snapshot.meters if m.reading is not None}
     meters = {n: m for n, m in meters.items() if m.status is not InputStatus.LOST}
     non_ev = _non_ev_loads(config, meters, ev_draw_a)
+    if non_ev_hold is not None:
+        now_s = snapshot.monotonic_s
+        non_ev = {node: non_ev_hold.apply(node, load, now_s) for node, load in non_ev.items()}
     node_modes: dict[str, tuple[EvseMode, str]] = {}
     for view in snapshot.meters:
         _escalate(node_modes, view.node_id, *_meter_mode(view))

@@ -39,7 +39,8 @@ def test_floors_are_permanent_and_below_the_lease_which_expires() -> None:
     lease = build_profile(LimitTarget("lease"), 40, 3, strategy, now=NOW, nominal_voltage_v=230)
     assert floor.purpose is lease.purpose is ProfilePurpose.STATION_MAX
     assert floor.valid_to is None and floor.stack_level < lease.stack_level
-    assert lease.valid_to == datetime(2026, 11, 22, 10, 2, 0, tzinfo=UTC)
+    # 120 s from 10:00:00.12 in whole seconds: never shorter than the lease.
+    assert lease.valid_to == datetime(2026, 11, 22, 10, 2, 1, tzinfo=UTC)
     assert floor.profile_id != lease.profile_id
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from localctl.config.control import ControlConfig
 from localctl.site.state import SiteState
-from localctl.site.to_optimizer import EvseMode, build_control_input, grid_draw_a
+from localctl.site.to_optimizer import EvseMode, NonEvHold, build_control_input, grid_draw_a
 from tests.site.conftest import CONTROL, FakeClock, ems, office_site, reading
 
 
@@ -99,3 +99,12 @@ def test_evse_wiring_maps_to_grid_phases() -> None:
         if e.evse_id == "b1"
     )
     assert optimizer_b1.phase_map == (2, 0, 1)
+
+
+def test_the_non_ev_load_estimate_holds_its_peak_while_evs_follow_a_decrease() -> None:
+    hold = NonEvHold(hold_s=10.0)
+    assert hold.apply("main", (20.0, 5.0, 5.0), now_s=0.0) == (20.0, 5.0, 5.0)
+    # The meter already sees the EVs' decrease, the stations still report the old draw.
+    assert hold.apply("main", (8.0, 5.0, 6.0), now_s=3.0) == (20.0, 5.0, 6.0)
+    assert hold.apply("main", (8.0, 5.0, 5.0), now_s=10.5) == (8.0, 5.0, 6.0)
+    assert hold.apply("main", (8.0, 5.0, 5.0), now_s=13.5) == (8.0, 5.0, 5.0)
