@@ -61,9 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     reference.set_defaults(command=_config_reference)
 
     demo = commands.add_parser(
-        "demo", help="controller, stub CSMS and simulated stations on loopback"
+        "demo", help="the closed loop on a simulated site (site-configs/demo.yaml), on loopback"
     )
-    demo.add_argument("--stations", type=int, default=4, help="number of simulated stations")
+    demo.add_argument("--relay-only", action="store_true", help="only relay, show every frame")
+    demo.add_argument("--stations", type=int, default=4, help="stations, with --relay-only")
     demo.add_argument("--duration-s", type=float, default=None, help="stop after this many seconds")
     demo.set_defaults(command=_demo)
     return parser
@@ -138,9 +139,16 @@ def _config_reference(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.relay_only:
+        from localctl.demo_relay import run_relay_demo
+
+        relay_exit: int = asyncio.run(
+            run_relay_demo(station_count=args.stations, duration_s=args.duration_s)
+        )
+        return relay_exit
     from localctl.demo import run_demo
 
-    exit_code: int = asyncio.run(run_demo(station_count=args.stations, duration_s=args.duration_s))
+    exit_code: int = asyncio.run(run_demo(duration_s=args.duration_s))
     return exit_code
 
 

@@ -1,8 +1,11 @@
-"""`localctl demo`: the controller between a stub CSMS and simulated stations, all on loopback.
+"""`localctl demo`: the whole closed loop on a simulated site, all on loopback.
 
-Half the stations speak OCPP 1.6J, half 2.0.1. Every relayed frame is printed as it passes,
-and every so often the controller makes its own call to a station, whose answer is printed
-but never reaches the CSMS. Ctrl-C stops everything cleanly.
+The site is `site-configs/demo.yaml`: a 3 x 63 A grid connection, two sub-distributions and
+eight EVSEs on four stations (1.6 and 2.0.1). A stub CSMS stands upstream; the stations, their
+EVs (1- and 3-phase, with reaction delays and tapering batteries), a base load following the
+time of day and an SDM630 grid meter served over Modbus TCP are simulated; the controller is
+the real one. Every two seconds the demo prints each phase's current against its fuse and what
+each EVSE may draw and why. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -13,126 +16,120 @@ import logging
 import random
 import signal
 import sys
-from dataclasses import dataclass
+import time
+from pathlib import Path
 
-from localctl.config.model import RelayConfig
-from localctl.io.relay_server import RelayServer
-from localctl.io.station_link import OwnCallError
-from localctl.relay.schemas import SchemaRegistry
-from localctl.sim import SimStation16, SimStation201, StubCsms, run_station_life
+from localctl.config.loader import load_config
+from localctl.config.model import LocalctlConfig
+from localctl.service import Controller
+from localctl.sim import StubCsms
+from localctl.sim.arrivals import random_arrivals
+from localctl.sim.display import phase_lines
+from localctl.sim.ocpp_glue import utc_now
+from localctl.sim.site import SimSite, SiteSettings
+from localctl.sim.site_meters import sdm630_meter_ports
 
 log = logging.getLogger("localctl.demo")
 
-_OWN_CALL_INTERVAL_S = 15.0
-_METER_INTERVAL_S = 4.0
-_ARROWS = {"station->csms": "station ──► csms   ", "csms->station": "station ◄── csms   "}
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "site-configs" / "demo.yaml"
+_DISPLAY_INTERVAL_S = 2.0
 
 
-class TrafficFormatter(logging.Formatter):
-    """One aligned line per relayed frame: time, station, direction, frame type, action."""
+async def run_demo(
+    duration_s: float | None = None, seed: int = 1, config_path: Path = DEMO_CONFIG
+) -> int:
+    _quiet_logs()
+    stop = _stop_event(duration_s)
+    config = load_config(config_path)
+    rng = random.Random(seed)
+    async with StubCsms() as csms:
+        site = _site(config, rng)
+        try:
+            meter_ports = await site.start_meters()
+            controller = Controller(_local(config, csms.url, meter_ports))
+            running = asyncio.create_task(controller.run(stop))
+            await controller.started.wait()
+            url = f"ws://127.0.0.1:{controller.relay.port}/ocpp"
+            print(f"controller listening on {url}/<station-id>; CSMS {csms.url}; Ctrl-C stops")
+            await site.connect(url)
+            async with asyncio.TaskGroup() as tasks:
+                simulation = tasks.create_task(site.run())
+                display = tasks.create_task(_display(site, controller))
+                await stop.wait()
+                simulation.cancel()
+                display.cancel()
+            await running
+        finally:
+            await site.aclose()
+    print("demo stopped")
+    return 0
 
-    def format(self, record: logging.LogRecord) -> str:
-        time_text = self.formatTime(record, "%H:%M:%S")
-        station_id = getattr(record, "station_id", "-")
-        direction = _ARROWS.get(str(getattr(record, "direction", "")), "")
-        if direction:
-            return f"{time_text} {station_id:<8} {direction}{record.getMessage()}"
-        return f"{time_text} {station_id:<8} {record.getMessage()}"
+
+def _site(config: LocalctlConfig, rng: random.Random) -> SimSite:
+    assert config.site is not None
+    evse_ids = [e.id for e in config.site.evses]
+    # Cars arrive within the first minute (mean idle 20 s) and stay 10 to 30 minutes.
+    arrivals = random_arrivals(rng, evse_ids, horizon_s=3600, mean_idle_s=20, stay_s=(600, 1800))
+    meter_ports = dict.fromkeys(sdm630_meter_ports(config), 0)
+    settings = SiteSettings(meter_ports=meter_ports, wall_clock=utc_now)
+    return SimSite(config, "ws://unused", rng=rng, arrivals=arrivals, settings=settings)
 
 
-@dataclass(frozen=True)
-class DemoStation:
-    station_id: str
-    station: SimStation16 | SimStation201
+def _local(config: LocalctlConfig, csms_url: str, meter_ports: dict[str, int]) -> LocalctlConfig:
+    """The demo's configuration with loopback ports chosen now: any free port for stations,
+    the stub CSMS upstream, and the simulated meters where they came up."""
+    relay = config.relay.model_copy(update={"listen": "127.0.0.1:0", "upstream_url": csms_url})
+    meters = tuple(
+        meter.model_copy(update={"port": meter_ports.get(meter.node_id, meter.port)})
+        for meter in config.inputs.modbus_meters
+    )
+    inputs = config.inputs.model_copy(update={"modbus_meters": meters})
+    return config.model_copy(update={"relay": relay, "inputs": inputs})
 
 
-async def run_demo(station_count: int = 4, duration_s: float | None = None, seed: int = 1) -> int:
-    _show_traffic()
+async def _display(site: SimSite, controller: Controller) -> None:
+    started_s = time.monotonic()
+    while True:
+        await asyncio.sleep(_DISPLAY_INTERVAL_S)
+        lines = [f"--- {time.monotonic() - started_s:5.0f} s " + "-" * 60, *phase_lines(site)]
+        lines += _evse_lines(site, controller)
+        print("\n".join(lines), flush=True)
+
+
+def _evse_lines(site: SimSite, controller: Controller) -> list[str]:
+    report = controller.loop.last if controller.loop is not None else None
+    if report is None:
+        return ["  (waiting for the first control cycle)"]
+    lines = []
+    for evse_id, wanted in sorted(report.wanted.evses.items()):
+        state = site.model.evses.get(evse_id)
+        drawn = "/".join(f"{a:4.1f}" for a in state.drawn_a) if state else "-"
+        soc = f" SoC {state.ev.soc * 100:3.0f} %" if state and state.ev else ""
+        why = report.wanted.why.get(evse_id, "")
+        lines.append(
+            f"  evse {evse_id:<3} limit {wanted.limit_a:5.1f} A  drawn {drawn} A{soc}  ({why})"
+        )
+    return lines
+
+
+def _stop_event(duration_s: float | None) -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     if duration_s is not None:
         loop.call_later(duration_s, stop.set)
-    async with StubCsms() as csms:
-        config = RelayConfig(listen="127.0.0.1:0", upstream_url=csms.url, log_traffic=True)
-        async with RelayServer(config, SchemaRegistry()) as relay:
-            url = f"ws://127.0.0.1:{relay.port}/ocpp"
-            log.info("controller listening on %s/<station-id>, CSMS at %s", url, csms.url)
-            log.info("%d simulated stations; Ctrl-C stops the demo", station_count)
-            stations = [_make_station(url, number) for number in range(1, station_count + 1)]
-            await _run_until(stop, relay, stations, random.Random(seed))
-    log.info("demo stopped")
-    return 0
+    return stop
 
 
-def _make_station(url: str, number: int) -> DemoStation:
-    station_id = f"CP-{number}"
-    kind = SimStation16 if number % 2 else SimStation201
-    return DemoStation(station_id, kind(url, station_id))
-
-
-async def _run_until(
-    stop: asyncio.Event, relay: RelayServer, stations: list[DemoStation], rng: random.Random
-) -> None:
-    async with asyncio.TaskGroup() as tasks:
-        lives = [
-            tasks.create_task(_live(demo.station, random.Random(rng.random()))) for demo in stations
-        ]
-        own_calls = tasks.create_task(_own_calls(relay, stations, rng))
-        await stop.wait()
-        for task in [*lives, own_calls]:
-            task.cancel()
-
-
-async def _live(station: SimStation16 | SimStation201, rng: random.Random) -> None:
-    async with station:
-        with contextlib.suppress(asyncio.CancelledError):
-            await run_station_life(
-                station, meter_interval_s=_METER_INTERVAL_S, sessions=None, rng=rng
-            )
-
-
-async def _own_calls(relay: RelayServer, stations: list[DemoStation], rng: random.Random) -> None:
-    """Now and then the controller reads a station's sampling interval with its own call."""
-    with contextlib.suppress(asyncio.CancelledError):
-        while True:
-            await asyncio.sleep(_OWN_CALL_INTERVAL_S)
-            demo = rng.choice(stations)
-            action, payload = _sampling_interval_query(demo.station)
-            try:
-                answer = await relay.call(demo.station_id, action, payload)
-            except OwnCallError as exc:
-                log.info(
-                    "own call %s failed: %s", action, exc, extra={"station_id": demo.station_id}
-                )
-                continue
-            log.info(
-                "controller's own %s answered (not relayed to the CSMS): %s",
-                action,
-                answer,
-                extra={"station_id": demo.station_id},
-            )
-
-
-def _sampling_interval_query(
-    station: SimStation16 | SimStation201,
-) -> tuple[str, dict[str, object]]:
-    if isinstance(station, SimStation16):
-        return "GetConfiguration", {"key": ["MeterValueSampleInterval"]}
-    variable = {
-        "component": {"name": "SampledDataCtrlr"},
-        "variable": {"name": "TxUpdatedInterval"},
-    }
-    return "GetVariables", {"getVariableData": [variable]}
-
-
-def _show_traffic() -> None:
-    logging.getLogger("ocpp").setLevel(logging.WARNING)
+def _quiet_logs() -> None:
+    """Warnings and the controller's own story only; the picture is printed by the demo."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(TrafficFormatter())
-    for name in ("localctl.traffic", "localctl.demo", "localctl.relay"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("ocpp", "websockets", "pymodbus"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with contextlib.suppress(Exception):
+        logging.getLogger("localctl.control").setLevel(logging.WARNING)
