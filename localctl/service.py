@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Coroutine
 
@@ -104,6 +105,9 @@ class Controller:
         """Start everything, run until `stop` is set, then stop everything."""
         for version in (OcppVersion.V16, OcppVersion.V201):
             self.schemas.warm(version, actions_of(version))
+        # Everything loaded so far lives as long as the process: keep collections off it.
+        gc.collect()
+        gc.freeze()
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self.relay)
             if self.mqtt is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +43,12 @@ log = logging.getLogger("localctl.relay")
 
 _TIMEOUT_SWEEP_INTERVAL_S = 0.5
 _REPLACED_CONNECTION_WAIT_S = 5.0
+# Thousands of connections are hundreds of thousands of long-lived objects; a full garbage
+# collection over them pauses every station for 0.5 s and more. Once a burst of connections
+# has settled (this many new since the last freeze, none for a while), collect once and move
+# the survivors to the permanent generation, where collections no longer walk them.
+_FREEZE_AFTER_NEW_LINKS = 50
+_FREEZE_QUIET_S = 2.0
 
 
 @dataclass(slots=True)
@@ -80,6 +87,8 @@ class RelayServer:
         self._links: dict[str, StationLink] = {}
         self._server: Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._links_since_freeze = 0
+        self._last_link_s = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -266,6 +275,8 @@ class RelayServer:
         )
         link = StationLink(session, connection, upstream, self._clock, self._listener)
         self._links[station_id] = link
+        self._links_since_freeze += 1
+        self._last_link_s = self._clock()
         log.info(
             "%s connected with %s",
             station_id,
@@ -286,6 +297,15 @@ class RelayServer:
                 if link.tick():
                     await link.flush()
             await self._drop_abandoned_handshakes()
+            self._freeze_settled_objects()
+
+    def _freeze_settled_objects(self) -> None:
+        quiet = self._clock() - self._last_link_s >= _FREEZE_QUIET_S
+        if self._links_since_freeze >= _FREEZE_AFTER_NEW_LINKS and quiet:
+            self._links_since_freeze = 0
+            gc.collect()
+            gc.freeze()
+            log.debug("froze %d long-lived objects", gc.get_freeze_count())
 
     async def _drop_abandoned_handshakes(self) -> None:
         """A station that vanished between our upstream connect and its handshake's end never

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import gc
 
 import orjson
 import pytest
@@ -323,3 +325,20 @@ async def test_listeners_hear_links_open_and_close(csms: RawCsms, schemas: Schem
                 break
             await asyncio.sleep(0.02)
     assert heard == [("CP-1", "LinkOpened"), ("CP-1", "LinkClosed")]
+
+
+async def test_a_settled_burst_of_connections_is_frozen_out_of_garbage_collection(
+    relay: RelayServer, csms: RawCsms
+) -> None:
+    frozen_before = gc.get_freeze_count()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for number in range(60):
+                await stack.enter_async_context(station(relay, f"GC-{number}"))
+            for _ in range(60):  # the sweeper freezes 2 s after the last connection
+                if gc.get_freeze_count() > frozen_before:
+                    break
+                await asyncio.sleep(0.1)
+            assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()
