@@ -37,8 +37,16 @@ unit: $(STAMP) $(BROKER)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.optimizer_bench
 	$(BIN)/python -m benchmarks.relay_bench
+	$(BIN)/python -m benchmarks.acn_replay
 
 clean:
 	rm -rf $(VENV) $(AMQTT_VENV) .mypy_cache .pytest_cache .ruff_cache
