@@ -325,3 +325,13 @@ async def test_a_group_limit_on_the_controllers_own_identity_caps_the_site(site:
         "LOCALCTL", call201.GetCompositeSchedule(evse_id=0, duration=60)
     )
     assert composite.schedule["charging_schedule_period"] == [{"start_period": 0, "limit": 20.0}]
+
+
+async def test_the_csms_composite_schedule_is_what_the_station_really_does(site: Site) -> None:
+    await eventually(lambda: min(site.limits_a()) > 10)
+    answer = await site.csms.call(
+        "CP-16", call16.GetCompositeSchedule(connector_id=1, duration=60, charging_rate_unit="A")
+    )
+    assert answer.status == "Accepted"
+    first_period = answer.charging_schedule["charging_schedule_period"][0]
+    assert first_period["limit"] == site.cp16.current_limit_a(1)  # the controller's lease, live
