@@ -33,6 +33,21 @@ def sdm630_inputs(current_a: tuple[float, float, float]) -> dict[int, int]:
     return words
 
 
+def fast_grid_meter(port: int) -> dict[str, object]:
+    """An SDM630 on the root node `main` at 127.0.0.1:`port`, polled fast for tests."""
+    return {
+        "id": "grid",
+        "node_id": "main",
+        "host": "127.0.0.1",
+        "port": port,
+        "model": "eastron_sdm630",
+        "poll_interval_s": 0.05,
+        "timeout_s": 0.3,
+        "reconnect_backoff_min_s": 0.05,
+        "reconnect_backoff_max_s": 0.2,
+    }
+
+
 def site_config(meter_port: int, broker: Broker) -> LocalctlConfig:
     return LocalctlConfig.model_validate(
         {
@@ -42,19 +57,7 @@ def site_config(meter_port: int, broker: Broker) -> LocalctlConfig:
                 "evses": [{"id": "garage", "node": "main", "max_current_a": 16}],
             },
             "inputs": {
-                "modbus_meters": [
-                    {
-                        "id": "grid",
-                        "node_id": "main",
-                        "host": "127.0.0.1",
-                        "port": meter_port,
-                        "model": "eastron_sdm630",
-                        "poll_interval_s": 0.05,
-                        "timeout_s": 0.3,
-                        "reconnect_backoff_min_s": 0.05,
-                        "reconnect_backoff_max_s": 0.2,
-                    }
-                ],
+                "modbus_meters": [fast_grid_meter(meter_port)],
                 "ems_mqtt": {"node_ids": ["main"]},
             },
             "mqtt": {

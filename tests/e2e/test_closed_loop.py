@@ -17,7 +17,7 @@ from localctl.config.model import LocalctlConfig
 from localctl.service import Controller
 from localctl.sim import SimError, SimStation16, SimStation201, StubCsms
 from tests.inputs.modbus.helpers import FakeMeter
-from tests.test_service import sdm630_inputs
+from tests.test_service import fast_grid_meter, sdm630_inputs
 
 FUSE_A = 32.0
 TAG = "04E91C5A2B3F80"
@@ -39,19 +39,7 @@ def config(csms_url: str, meter_port: int) -> LocalctlConfig:
             "stations": [{"id": "CP-16", "evses": {1: "a"}}, {"id": "CP-201", "evses": {1: "b"}}],
             "identity": {"station_id": "LOCALCTL", "node_id": "main"},
             "inputs": {
-                "modbus_meters": [
-                    {
-                        "id": "grid",
-                        "node_id": "main",
-                        "host": "127.0.0.1",
-                        "port": meter_port,
-                        "model": "eastron_sdm630",
-                        "poll_interval_s": 0.05,
-                        "timeout_s": 0.3,
-                        "reconnect_backoff_min_s": 0.05,
-                        "reconnect_backoff_max_s": 0.1,
-                    }
-                ],
+                "modbus_meters": [fast_grid_meter(meter_port)],
                 "ems_modbus": {
                     "listen_host": "127.0.0.1",
                     "listen_port": 0,
