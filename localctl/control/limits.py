@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from localctl.config.site import GRID_PHASES, SiteConfig, StationConfig
+from localctl.config.site import GRID_PHASES, GridPhase, SiteConfig, StationConfig
 from localctl.control.planner import InstalledLimit, WantedLimit
 from localctl.site.to_optimizer import EvseMode
 from optimizer.result import Allocation
@@ -77,11 +77,12 @@ def wanted_limits(
             limit_a, reason = min(limit_a, csms_a), "csms_profile"
         evses[evse.id], why[evse.id] = WantedLimit(round(limit_a, 1), phases), reason
     station_leases, station_floors = {}, {}
+    wiring = {evse.id: evse.grid_phases for evse in site.evses}
     for station in stations:
         ids = list(station.evses.values())
         cap = inputs.csms_station_limit_a.get(station.id)
-        lease = _worst_phase_sum(site, {i: evses[i].limit_a for i in ids})
-        floor = _worst_phase_sum(site, {i: inputs.floors_a.get(i, 0.0) for i in ids})
+        lease = _worst_phase_sum(wiring, {i: evses[i].limit_a for i in ids})
+        floor = _worst_phase_sum(wiring, {i: inputs.floors_a.get(i, 0.0) for i in ids})
         station_leases[station.id] = WantedLimit(_capped(lease, cap), 3)
         station_floors[station.id] = WantedLimit(_capped(floor, cap), 3)
     return WantedLimits(evses, station_leases, station_floors, why)
@@ -102,10 +103,11 @@ def _apply_mode(
     return limit_a, reason
 
 
-def _worst_phase_sum(site: SiteConfig, limits_a: Mapping[str, float]) -> float:
+def _worst_phase_sum(
+    wiring: Mapping[str, tuple[GridPhase, ...]], limits_a: Mapping[str, float]
+) -> float:
     """The largest per-grid-phase sum of `limits_a` (EVSE id -> A), through each wiring."""
     per_phase = dict.fromkeys(GRID_PHASES, 0.0)
-    wiring = {evse.id: evse.grid_phases for evse in site.evses}
     for evse_id, limit_a in limits_a.items():
         for phase in wiring[evse_id]:
             per_phase[phase] += limit_a
