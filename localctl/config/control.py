@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from localctl.config.base import StrictModel
@@ -71,6 +73,12 @@ class ControlConfig(StrictModel):
         ge=0,
         description="the highest non-EV load estimate of a node is held this long (s), so the "
         "loop does not raise limits on a dip caused by EVs still following a decrease",
+    )
+    fairness: Literal["equal", "deadline"] = Field(
+        "equal",
+        description="how a bottleneck is shared within a priority class: equal (max-min fair), or "
+        "deadline (by the current each session needs to get its energy by its departure, when "
+        "stations report both)",
     )
     lease_s: float | None = Field(
         None,

@@ -103,6 +103,7 @@ class ControlLoop:
             rotation_interval_s=control.rotation_interval_s,
             unused_margin_a=control.unused_margin_a,
             probe_interval_s=control.probe_interval_s,
+            fairness=control.fairness,
         )
         plan = fallback_plan(static_site(self._site), self._options)
         self.floors_a = {floor.evse_id: floor.floor_a for floor in plan.floors}
