@@ -23,7 +23,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from localctl.offline.errors import OutboxClosedError, OutboxStorageError
@@ -51,19 +51,21 @@ class _Outcome:
 
 @dataclass(slots=True)
 class GroupStats:
-    """How many commits carried how many jobs (for the benchmark and for logs)."""
+    """How many commits carried how many jobs (for the benchmark and for logs).
+
+    Only the writer thread writes these counters; a reader on the loop may see one group's
+    update half done, which is good enough for statistics and needs no lock.
+    """
 
     commits: int = 0
     jobs: int = 0
     largest_group_jobs: int = 0
     failed_commits: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, group_jobs: int) -> None:
-        with self._lock:
-            self.commits += 1
-            self.jobs += group_jobs
-            self.largest_group_jobs = max(self.largest_group_jobs, group_jobs)
+        self.commits += 1
+        self.jobs += group_jobs
+        self.largest_group_jobs = max(self.largest_group_jobs, group_jobs)
 
 
 _STOP = object()
@@ -159,8 +161,11 @@ class GroupCommitWriter:
             outcomes = [_run_job(connection, request) for request in group]
             connection.execute("COMMIT")
         except sqlite3.Error as error:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            # A connection too broken to roll back fails this group all the same; SQLite undoes
+            # the transaction when the file is next opened.
+            with contextlib.suppress(sqlite3.Error):
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
             self.stats.failed_commits += 1
             failure = _storage_error(error)
             return [_Outcome(request.future, error=failure) for request in group]
