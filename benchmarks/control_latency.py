@@ -1,5 +1,5 @@
 """Reaction latency: from the grid-meter reading with a base-load step in it arriving at the
-controller to the last SetChargingProfile frame of the reaction reaching its station.
+controller to the last SetChargingProfile frame of the reaction written to its station.
 
 Two processes, as in a real installation: this one runs only the controller (pinned to
 CPU 1), `control_latency_site` runs the stub CSMS, the stations, the EVs and the meter
@@ -10,13 +10,14 @@ instance attributes (what a profiler would do):
   it starts to send profiles inherit;
 - `controller.relay.call`: each SetChargingProfile payload is recorded with the number of
   the cycle that sent it.
-The relay's socket towards each station is wrapped too, to stamp each SetChargingProfile
-as it is written; the site process stamps each step's moment and each SetChargingProfile's
-arrival at its station (later, by the site's own processing). Both use `time.monotonic()`, one clock for the whole machine. For step k, t0 is the
-delivery of the first reading after the step whose L1 current shows it; the reaction is
-everything sent by the first cycle that started at or after t0 (its decreases and, once
-they are answered, its increases: the loop wakes at once on a jump of more than 2 A); the
-latency is the writing of its last frame minus t0 (and, for comparison, its arrival).
+The relay's socket towards each station is wrapped too, to stamp each SetChargingProfile as
+it is written; the site process stamps each step's moment and each SetChargingProfile's
+arrival at its station (later, by the site's own processing). Both use `time.monotonic()`,
+one clock for the whole machine. For step k, t0 is the delivery of the first reading after
+the step whose L1 current shows it; the reaction is everything sent by the first cycle that
+started at or after t0 (its decreases and, once they are answered, its increases: the loop
+wakes at once on a jump of more than 2 A); the latency is the writing of its last frame
+minus t0 (and, for comparison, its arrival).
 
 The site: every EVSE has a car (mixed 1- and 3-phase, reaction delays 1 to 10 s), the fuse
 is 8 A per EVSE so every car is limited, and every 6 s the base load steps up by 15 % of the
@@ -163,7 +164,7 @@ async def _tap_station_sockets(trace: Trace, controller: Controller) -> None:
                     if frame[0] == 2:
                         trace.written_s.setdefault(payload_key(frame[3]), time.monotonic())
 
-            socket.send = send  # type: ignore[method-assign]
+            socket.send = send  # type: ignore[method-assign, assignment]
             trace.wrapped.add(station_id)
         await asyncio.sleep(0.5)
 
@@ -219,9 +220,17 @@ async def _line(stream: asyncio.StreamReader, timeout_s: float) -> dict[str, Any
 
 async def measure_latency(evse_count: int, steps: int, seed: int = 1) -> LatencyResult:
     """Run the site process and the controller side by side; see the module docstring."""
+    affinity = os.sched_getaffinity(0)
+    _pin(0, CONTROLLER_CPU)
+    try:
+        return await _measure(evse_count, steps, seed)
+    finally:
+        os.sched_setaffinity(0, affinity)
+
+
+async def _measure(evse_count: int, steps: int, seed: int) -> LatencyResult:
     from benchmarks.control_latency_site import STEP_EVERY_S, WARMUP_S
 
-    _pin(0, CONTROLLER_CPU)
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "site.json"
         child = await asyncio.create_subprocess_exec(

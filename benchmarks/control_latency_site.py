@@ -122,7 +122,7 @@ async def run(evse_count: int, steps: int, seed: int, out: Path) -> None:
         "arrived_s": seen.at_s,
         "call_failures": failures,
     }
-    out.write_text(json.dumps(result))
+    await asyncio.to_thread(out.write_text, json.dumps(result))
     print(json.dumps({"done": True}), flush=True)
 
 
