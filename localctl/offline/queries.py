@@ -81,15 +81,16 @@ def acknowledge_entry(
     ).fetchone()
     if row is None:
         raise UnknownSeqError(f"no outbox entry with seq {seq}")
+    station_id, local_id = row
+    if csms_transaction_id is not None:
+        if local_id is None:
+            raise OutboxUsageError(f"seq {seq} carries no local transaction id to map")
+        # A conflict raises here, before the entry is marked answered.
+        map_transaction(connection, station_id, local_id, csms_transaction_id)
     connection.execute(
         "UPDATE outbox SET result_text = ? WHERE seq = ? AND result_text IS NULL",
         (result_text, seq),
     )
-    if csms_transaction_id is not None:
-        station_id, local_id = row
-        if local_id is None:
-            raise OutboxUsageError(f"seq {seq} carries no local transaction id to map")
-        map_transaction(connection, station_id, local_id, csms_transaction_id)
 
 
 def backlog(connection: sqlite3.Connection) -> dict[str, int]:
@@ -158,6 +159,9 @@ def next_local_transaction_id(connection: sqlite3.Connection, station_id: str) -
         "SELECT value FROM meta WHERE name = 'last_local_transaction_id'"
     ).fetchone()
     issued = last - 1
+    # An id the caller mapped by hand (`map_transaction`) is skipped, never handed out again.
+    while _is_recorded(connection, station_id, issued):
+        issued -= 1
     if issued < LOCAL_TRANSACTION_ID_FLOOR:
         raise OutboxUsageError("local transaction ids exhausted (2**31 issued)")
     connection.execute(
@@ -168,6 +172,14 @@ def next_local_transaction_id(connection: sqlite3.Connection, station_id: str) -
         (station_id, str(issued)),
     )
     return int(issued)
+
+
+def _is_recorded(connection: sqlite3.Connection, station_id: str, local_id: int) -> bool:
+    row = connection.execute(
+        "SELECT 1 FROM transaction_ids WHERE station_id = ? AND local_id = ?",
+        (station_id, str(local_id)),
+    ).fetchone()
+    return row is not None
 
 
 def set_value(connection: sqlite3.Connection, key: str, value_json: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from localctl.offline.errors import OutboxClosedError, OutboxStorageError
+
+LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Job = Callable[[sqlite3.Connection], T]
@@ -80,6 +83,10 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        # Set when the thread died of an unexpected error; guarded by `_queue_lock` so no job
+        # can be queued after the thread has drained the queue for the last time.
+        self._broken: BaseException | None = None
+        self._queue_lock = threading.Lock()
         self.stats = GroupStats()
         # Set by the thread once the connection is open (value None) or failed to open.
         self._opened: asyncio.Future[None] | None = None
@@ -103,7 +110,10 @@ class GroupCommitWriter:
         if self._closed or self._loop is None:
             raise OutboxClosedError("the outbox is closed")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._requests.put(_Request(job, future))
+        with self._queue_lock:
+            if self._broken is not None:
+                raise _storage_error(self._broken)
+            self._requests.put(_Request(job, future))
         return future
 
     async def aclose(self) -> None:
@@ -126,6 +136,7 @@ class GroupCommitWriter:
             self._post([_Outcome(self._required(self._opened), error=_storage_error(error))])
             return
         self._post([_Outcome(self._required(self._opened))])
+        group: list[_Request] = []
         try:
             while True:
                 group, stop = self._take_group()
@@ -133,9 +144,27 @@ class GroupCommitWriter:
                     self._post(self._commit_group(connection, group))
                 if stop:
                     return
+        except BaseException as error:  # logged, and handed to every waiting caller
+            LOGGER.exception("outbox writer thread stopped")
+            self._fail_everything(group, error)
         finally:
             connection.close()
             self._post([_Outcome(self._required(self._stopped))])
+
+    def _fail_everything(self, group: list[_Request], error: BaseException) -> None:
+        """Fail the group in hand, everything queued, and every later `submit`, so no caller
+        waits forever for a thread that is gone."""
+        failure = OutboxStorageError(f"the outbox writer stopped: {error!r}")
+        with self._queue_lock:
+            self._broken = failure
+            while True:
+                try:
+                    item = self._requests.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _Request):
+                    group.append(item)
+        self._post([_Outcome(request.future, error=failure) for request in group])
 
     def _take_group(self) -> tuple[list[_Request], bool]:
         """Block for one request, then take whatever else is already queued."""
@@ -200,6 +229,8 @@ def _run_job(connection: sqlite3.Connection, request: _Request) -> _Outcome:
 
 
 def _storage_error(error: BaseException) -> BaseException:
+    if isinstance(error, OutboxStorageError):
+        return OutboxStorageError(*error.args)
     if isinstance(error, sqlite3.Error):
         wrapped = OutboxStorageError(f"{type(error).__name__}: {error}")
         wrapped.__cause__ = error

@@ -101,7 +101,7 @@ async def test_same_frame_appended_twice_is_stored_once(outbox: Outbox) -> None:
     assert await outbox.backlog() == {"cs1": 1}
 
 
-async def test_duplicates_in_one_commit_group_share_one_entry(outbox: Outbox) -> None:
+async def test_duplicates_appended_at_once_share_one_entry(outbox: Outbox) -> None:
     entries = await asyncio.gather(*(put(outbox, "cs1", "m1") for _ in range(10)))
 
     assert {entry.seq for entry in entries} == {entries[0].seq}
@@ -391,6 +391,13 @@ async def test_local_transaction_ids_are_negative_and_never_repeat_across_reopen
 
     assert len(set(issued)) == 60
     assert all(-(2**31) <= local_id < 0 for local_id in issued)
+
+
+async def test_a_local_id_already_mapped_by_hand_is_skipped(outbox: Outbox) -> None:
+    await outbox.map_transaction("cs1", "-1", "10")
+
+    assert await outbox.next_local_transaction_id("cs1") == -2
+    assert await outbox.next_local_transaction_id("cs2") == -3
 
 
 # -- restart state, lifecycle, failures -----------------------------------------------------------

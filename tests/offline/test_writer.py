@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -41,25 +42,48 @@ async def writer(tmp_path: Path) -> AsyncIterator[GroupCommitWriter]:
     await started.aclose()
 
 
+async def occupy(writer: GroupCommitWriter, released: threading.Event) -> asyncio.Future[None]:
+    """Keep the writer busy in a job of its own until `released`, so that the jobs submitted
+    meanwhile queue up; returns once that job is running."""
+    loop = asyncio.get_running_loop()
+    running = asyncio.Event()
+
+    def job(connection: sqlite3.Connection) -> None:
+        loop.call_soon_threadsafe(running.set)
+        released.wait(timeout=10.0)
+
+    busy = writer.submit(job)
+    await running.wait()
+    return busy
+
+
 async def test_jobs_queued_together_share_one_commit_in_submission_order(
     writer: GroupCommitWriter,
 ) -> None:
-    await writer.submit(insert(0))  # the next jobs queue up while nothing else runs
-    commits_before = writer.stats.commits
+    released = threading.Event()
+    busy = await occupy(writer, released)
 
-    futures = [writer.submit(insert(value)) for value in range(1, 51)]
-    await asyncio.gather(*futures)
+    futures = [writer.submit(insert(value)) for value in range(50)]
+    released.set()
+    await asyncio.gather(busy, *futures)
 
-    assert writer.stats.commits - commits_before == 1
-    assert await writer.submit(values) == list(range(51))
+    assert writer.stats.commits == 2
+    assert writer.stats.largest_group_jobs == 50
+    assert await writer.submit(values) == list(range(50))
 
 
 async def test_a_group_is_capped_and_the_rest_goes_into_the_next(
     writer: GroupCommitWriter,
 ) -> None:
-    await asyncio.gather(*(writer.submit(insert(value)) for value in range(MAX_GROUP_JOBS + 5)))
+    released = threading.Event()
+    busy = await occupy(writer, released)
+
+    futures = [writer.submit(insert(value)) for value in range(MAX_GROUP_JOBS + 5)]
+    released.set()
+    await asyncio.gather(busy, *futures)
 
     assert writer.stats.largest_group_jobs == MAX_GROUP_JOBS
+    assert writer.stats.commits == 3
 
 
 async def test_a_raising_job_is_undone_alone(writer: GroupCommitWriter) -> None:
@@ -118,3 +142,26 @@ async def test_close_finishes_queued_jobs_then_refuses_new_ones(tmp_path: Path) 
     assert await queued == 1
     with pytest.raises(OutboxClosedError):
         writer.submit(insert(8))
+
+
+class _Fatal(BaseException):
+    """Something no job should ever raise (stands in for a bug in the writer itself)."""
+
+
+async def test_a_dead_writer_fails_queued_and_later_jobs_instead_of_hanging(
+    writer: GroupCommitWriter, caplog: pytest.LogCaptureFixture
+) -> None:
+    def die(connection: sqlite3.Connection) -> None:
+        raise _Fatal
+
+    results = await asyncio.gather(
+        writer.submit(insert(1)),
+        writer.submit(die),
+        writer.submit(insert(2)),
+        return_exceptions=True,
+    )
+
+    assert all(isinstance(result, OutboxStorageError) for result in results)
+    with pytest.raises(OutboxStorageError, match="writer stopped"):
+        writer.submit(insert(3))
+    assert "outbox writer thread stopped" in caplog.text
