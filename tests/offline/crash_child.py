@@ -1,8 +1,9 @@
-"""Appends forever from several station tasks, printing each seq once `append` returned.
+"""Appends (or acknowledges) from several station tasks until killed, printing each result.
 
 Run by the crash test as `python -m tests.offline.crash_child FILE ROUND STATIONS`; the test
-kills it with SIGKILL and checks that every printed seq is in the file. A line
-`<seq> <station> <index>` means: that append was durable before the line was written.
+kills it with SIGKILL and checks the file against what was printed. A line
+`<seq> <station> <index>` means: that append was durable before the line was written. With
+ROUND `ack`, the child replays instead: `ack <seq>` means that acknowledgement was durable.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from localctl.offline import Outbox
@@ -18,7 +20,7 @@ from localctl.offline import Outbox
 _PADDING = "x" * 1000
 
 
-async def _station(outbox: Outbox, station_id: str, round_id: str) -> None:
+async def _station(outbox: Outbox, station_id: str, *, round_id: str) -> None:
     index = 0
     while True:
         message_id = f"{round_id}-{index}"
@@ -30,12 +32,20 @@ async def _station(outbox: Outbox, station_id: str, round_id: str) -> None:
         index += 1
 
 
+async def _replay(outbox: Outbox, station_id: str) -> None:
+    while page := await outbox.pending(station_id, limit=10):
+        for entry in page:
+            await outbox.acknowledge(entry.seq, f'[3,"{entry.message_id}",{{}}]')
+            print(f"ack {entry.seq}", flush=True)
+
+
 async def main(path: Path, round_id: str, station_count: int) -> None:
     outbox = await Outbox.open(path)
     print("open", flush=True)
+    work = _replay if round_id == "ack" else partial(_station, round_id=round_id)
     async with asyncio.TaskGroup() as group:
         for number in range(station_count):
-            group.create_task(_station(outbox, f"cs{number}", round_id))
+            group.create_task(work(outbox, f"cs{number}"))
 
 
 if __name__ == "__main__":
