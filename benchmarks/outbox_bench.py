@@ -7,7 +7,9 @@ Run: python -m benchmarks.outbox_bench [--quick] [--dir DIR] [--repeat N]
   Reported per append: wall time of the whole run divided by the appends (the cost under
   that concurrency), the latency of each await (p50, p99), the CPU time of this process and
   of the event loop's thread alone (what the relay would pay; the rest is the writer
-  thread), and the group-commit factor (appends per commit).
+  thread), the group-commit factor (appends per commit), and, from one more run, how late a
+  1 ms sleep on the loop wakes up meanwhile (loop lag: the writer thread competes with the
+  loop for the GIL).
 - **Bytes on disk**: the file's growth per message after N appends of one frame kind, pending
   and once acknowledged with a typical CALLRESULT (file closed, so the WAL is checkpointed
   into it).
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -31,7 +35,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -112,9 +116,13 @@ class AppendResult:
     p50_latency_us: float
     p99_latency_us: float
     appends_per_commit: float
+    loop_lag_p99_us: float
+    loop_lag_max_us: float
 
 
-async def measure_appends(path: Path, appenders: int, appends: int) -> AppendResult:
+async def measure_appends(
+    path: Path, appenders: int, appends: int, *, probe_loop: bool = False
+) -> AppendResult:
     outbox = await Outbox.open(path)
     frames = [call_frame("MeterValues", f"m{index}") for index in range(appends // appenders)]
     latencies_s: list[float] = []
@@ -130,9 +138,13 @@ async def measure_appends(path: Path, appenders: int, appends: int) -> AppendRes
     wall_start_s, cpu_start_s = time.perf_counter(), time.process_time()
     loop_cpu_start_s = time.thread_time()
     commits_before = outbox.group_stats.commits
+    lags_s: list[float] = []
     async with asyncio.TaskGroup() as group:
-        for number in range(appenders):
-            group.create_task(station(f"cs{number:04d}"))
+        stations = [group.create_task(station(f"cs{n:04d}")) for n in range(appenders)]
+        if probe_loop:
+            probe = group.create_task(loop_lag_probe(lags_s))
+            await asyncio.gather(*stations)
+            probe.cancel()
     wall_s, cpu_s = time.perf_counter() - wall_start_s, time.process_time() - cpu_start_s
     loop_cpu_s = time.thread_time() - loop_cpu_start_s
     commits = outbox.group_stats.commits - commits_before
@@ -148,7 +160,18 @@ async def measure_appends(path: Path, appenders: int, appends: int) -> AppendRes
         percentile(latencies_s, 50) * 1e6,
         percentile(latencies_s, 99) * 1e6,
         done / commits,
+        percentile(sorted(lags_s), 99) * 1e6 if lags_s else math.nan,
+        max(lags_s) * 1e6 if lags_s else math.nan,
     )
+
+
+async def loop_lag_probe(lags_s: list[float], interval_s: float = 0.001) -> None:
+    """How late a 1 ms sleep wakes up: what the rest of the relay would feel while the writer
+    thread competes with the loop for the GIL."""
+    while True:
+        start_s = time.perf_counter()
+        await asyncio.sleep(interval_s)
+        lags_s.append(time.perf_counter() - start_s - interval_s)
 
 
 # --- bytes on disk --------------------------------------------------------------------------
@@ -317,17 +340,21 @@ def render(
     lines = [
         f"localctl outbox benchmark: {info['nproc']} cores, {info['cpu_model']}, "
         f"Python {info['python']}, SQLite {info['sqlite']}, file on {info['file_system']}",
+        f"loop lag of the 1 ms probe on an idle loop, p99/max: "
+        f"{info['idle_loop_lag_p99_max_us']} us",
         "",
         "durable append (WAL, synchronous=FULL), 1.1 kB MeterValues, each appender awaits in turn"
         " (best run)",
         f"{'appenders':>9} {'appends':>8} {'wall us/append':>15} {'cpu us/append':>14}"
-        f" {'loop cpu us':>12} {'p50 us':>9} {'p99 us':>9} {'appends/commit':>15}",
+        f" {'loop cpu us':>12} {'p50 us':>9} {'p99 us':>9} {'appends/commit':>15}"
+        f" {'loop lag p99/max us':>20}",
     ]
     lines += [
         f"{r.appenders:>9} {r.appends:>8} {r.wall_us_per_append:>15.1f}"
         f" {r.cpu_us_per_append:>14.1f} {r.loop_cpu_us_per_append:>12.1f}"
         f" {r.p50_latency_us:>9.0f} {r.p99_latency_us:>9.0f}"
         f" {r.appends_per_commit:>15.1f}"
+        f" {f'{r.loop_lag_p99_us:.0f}/{r.loop_lag_max_us:.0f}':>20}"
         for r in appends
     ]
     lines += [
@@ -351,14 +378,33 @@ def render(
     return "\n".join(lines)
 
 
+async def idle_loop_lag_us(duration_s: float = 1.0) -> tuple[float, float]:
+    """The probe's p99 and max on an idle loop: the baseline for the loop lag figures."""
+    lags_s: list[float] = []
+    probe = asyncio.create_task(loop_lag_probe(lags_s))
+    await asyncio.sleep(duration_s)
+    probe.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await probe
+    lags_s.sort()
+    return percentile(lags_s, 99) * 1e6, lags_s[-1] * 1e6
+
+
 async def best_appends(directory: Path, appenders: int, appends: int, repeat: int) -> AppendResult:
-    """The run with the lowest wall time of `repeat`, each on a fresh file: on a shared machine
-    other jobs only ever add time."""
+    """The run with the lowest wall time of `repeat`, each on a fresh file (on a shared machine
+    other jobs only ever add time), with the loop lag of one more run: the probe's own wake-ups
+    would add to the loop's CPU figure."""
     runs = [
         await measure_appends(directory / f"append-{appenders}-{run}.sqlite", appenders, appends)
         for run in range(repeat)
     ]
-    return min(runs, key=lambda result: result.wall_us_per_append)
+    best = min(runs, key=lambda result: result.wall_us_per_append)
+    probed = await measure_appends(
+        directory / f"append-{appenders}-probed.sqlite", appenders, appends, probe_loop=True
+    )
+    return replace(
+        best, loop_lag_p99_us=probed.loop_lag_p99_us, loop_lag_max_us=probed.loop_lag_max_us
+    )
 
 
 async def run(directory: Path, quick: bool, repeat: int) -> dict[str, object]:
@@ -371,6 +417,8 @@ async def run(directory: Path, quick: bool, repeat: int) -> dict[str, object]:
     ]
     replay = await measure_replay(directory / "replay.sqlite", 500 // scale, 60)
     info = machine(directory)
+    idle_p99_us, idle_max_us = await idle_loop_lag_us()
+    info["idle_loop_lag_p99_max_us"] = f"{idle_p99_us:.0f}/{idle_max_us:.0f}"
     print(render(info, appends, sizes, replay))
     return {
         "machine": info,
