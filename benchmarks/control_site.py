@@ -19,6 +19,7 @@ from localctl.service import Controller
 from localctl.sim import StubCsms
 from localctl.sim.arrivals import Arrival
 from localctl.sim.site import SimSite
+from localctl.sim.synthetic import synthetic_config
 
 NOMINAL_V = 230.0
 
@@ -34,8 +35,6 @@ def site_config(
 ) -> LocalctlConfig:
     """`synthetic_config` (rotated wiring, every 4th EVSE single-phase, two per station) with
     the CSMS, the meter and the control settings given; WebSocket pings off."""
-    from localctl.sim.synthetic import synthetic_config
-
     document: dict[str, Any] = synthetic_config(
         evse_count, fuse_a=fuse_a, single_phase_every=4, meter_port=meter_port
     ).model_dump(mode="json", exclude_none=True)
