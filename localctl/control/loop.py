@@ -207,7 +207,10 @@ class ControlLoop:
                 if change.key in self._in_flight or self._retry_after_s.get(change.key, 0) > now_s:
                     continue
                 changes.append((station, change))
-        return changes
+        # Within each station's queue, a decrease of the station-wide lease goes first: that one
+        # frame caps the station's total, so the site is safe after one round trip per station
+        # rather than after every EVSE's frame.
+        return sorted(changes, key=lambda sc: (not sc[1].is_decrease, _send_rank(sc[1].key)))
 
     def _forget_stale_installs(self) -> None:
         """A limit counts as installed for one connection of its station and, on an EVSE, for
@@ -398,6 +401,10 @@ class ControlLoop:
             return LimitTarget(kind)
         ocpp_id, evse = next((n, e) for n, e in station.evses.items() if e.config.id == name)
         return LimitTarget("evse", ocpp_id, evse.transaction_id)
+
+
+def _send_rank(key: str) -> int:
+    return 0 if key.startswith("lease:") else 1
 
 
 def _capped(session: Session, cap_a: float | None) -> Session:
