@@ -46,6 +46,8 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.optimizer_bench
 	$(BIN)/python -m benchmarks.relay_bench
+	$(BIN)/python -m benchmarks.control_bench
+	$(BIN)/python -m benchmarks.outbox_bench
 	$(BIN)/python -m benchmarks.acn_replay
 
 clean:
