@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
+from benchmarks.machine import machine as base_machine
 from localctl.clocks import Clocks
 from localctl.config.model import LocalctlConfig
 from localctl.service import Controller
@@ -86,16 +85,7 @@ def jain_index(values: Sequence[float]) -> float:
 
 
 def machine() -> dict[str, str]:
-    cpu_model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
     return {
-        "nproc": str(os.cpu_count()),
-        "cpu_model": cpu_model,
-        "python": platform.python_version(),
-        "kernel": platform.release(),
+        **base_machine(),
         "loadavg_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }

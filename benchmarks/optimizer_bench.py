@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy
 
+from benchmarks.machine import cpu_model
 from optimizer import Evse, Node, NodeLimit, Options, Session, Site, allocate
 from optimizer.tree import SiteTree, build_tree
 
@@ -228,14 +229,8 @@ def score(instance: Instance, outcome: Outcome) -> tuple[float, int, int]:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
-    except (OSError, StopIteration):
-        pass
     return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
         f"numpy {np.__version__}, scipy {scipy.__version__}"
     )
 

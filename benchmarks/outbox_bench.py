@@ -28,8 +28,6 @@ import asyncio
 import contextlib
 import json
 import math
-import os
-import platform
 import shutil
 import sqlite3
 import tempfile
@@ -40,6 +38,7 @@ from pathlib import Path
 
 import orjson
 
+from benchmarks.machine import machine as base_machine
 from localctl.offline import Outbox
 
 RESULTS_PATH = Path(__file__).parent / "results" / "outbox.json"
@@ -316,17 +315,9 @@ def file_system_of(path: Path) -> str:
 
 
 def machine(directory: Path) -> dict[str, str]:
-    cpu_model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu_model = line.split(":", 1)[1].strip()
-            break
     return {
-        "nproc": str(os.cpu_count()),
-        "cpu_model": cpu_model,
-        "python": platform.python_version(),
+        **base_machine(),
         "sqlite": sqlite3.sqlite_version,
-        "kernel": platform.release(),
         "file_system": file_system_of(directory),
     }
 

@@ -16,7 +16,6 @@ import asyncio
 import importlib
 import importlib.metadata
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.machine import machine as base_machine
 from benchmarks.relay_frames import check_frames, frame_bytes
 from benchmarks.relay_loadgen import Csms, PacedRecord, Station, Stream, close_stations
 from benchmarks.relay_phases import (
@@ -90,16 +90,8 @@ QUICK = Plan(
 
 
 def _machine(loadgen_loop: str) -> dict[str, str]:
-    cpu_model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu_model = line.split(":", 1)[1].strip()
-            break
     return {
-        "nproc": str(os.cpu_count()),
-        "cpu_model": cpu_model,
-        "python": platform.python_version(),
-        "kernel": platform.release(),
+        **base_machine(),
         "websockets": importlib.metadata.version("websockets"),
         "loadgen_loop": loadgen_loop,
     }
