@@ -48,7 +48,6 @@ class EvseRuntime:
     transaction_id: str | None = None
     arrival_s: float | None = None
     current_a: tuple[float, ...] = ()
-    sample_s: float | None = None
     departure_s: float | None = None
     energy_needed_wh: float | None = None
     ev_max_current_a: float | None = None
@@ -137,7 +136,6 @@ class StationRegistry:
             self.changed = True
         elif isinstance(event, MeterSample) and event.current_a is not None:
             evse.current_a = tuple(0.0 if c is None else c for c in event.current_a)
-            evse.sample_s = now_s
         elif isinstance(event, ChargingNeedsReported):
             self._needs(evse, event)
 
