@@ -18,6 +18,7 @@ from localctl.sim.endpoint import FollowUp
 from localctl.sim.ocpp_glue import handles, iso_utc
 from localctl.sim.profile_rules import V201
 from localctl.sim.profiles import profile_from_v201
+from localctl.sim.triggers import triggered
 
 if TYPE_CHECKING:
     from localctl.sim.config_store import VariableStore201
@@ -220,23 +221,7 @@ class Station201Handlers(_Base):
         async def boot() -> None:
             await self.boot(reason="Triggered")
 
-        async def heartbeat() -> None:
-            await self.heartbeat()
-
-        async def status() -> None:
-            await self.status(port, self.connector_status.get(port, "Available"))
-
-        async def meter() -> None:
-            current_a, energy_wh = self.last_reading.get(port, ((0.0, 0.0, 0.0), 0.0))
-            await self.meter_values(port, current_a, energy_wh)
-
-        triggers: dict[str, FollowUp] = {
-            "BootNotification": boot,
-            "Heartbeat": heartbeat,
-            "StatusNotification": status,
-            "MeterValues": meter,
-        }
-        return triggers.get(message)
+        return triggered(self, message, port, boot)
 
     @handles("UnlockConnector")
     def on_unlock_connector(self, **_: Any) -> Any:
