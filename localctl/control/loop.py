@@ -274,6 +274,8 @@ class ControlLoop:
 
     def _reserved_for_non_compliant(self) -> dict[str, tuple[float, float, float]]:
         """Per node, what flagged EVSEs below it draw (their maximum when they refuse profiles)."""
+        if not self.compliance.flagged:
+            return {}
         draws = self._registry.ev_draw_a()
         reserved: dict[str, tuple[float, float, float]] = {}
         for evse in self._site.evses:
