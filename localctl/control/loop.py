@@ -37,7 +37,7 @@ from localctl.control.limits import (
     lease_key,
     wanted_limits,
 )
-from localctl.control.planner import InstalledLimit, LimitChange, WantedLimit, plan_changes
+from localctl.control.planner import InstalledLimit, LimitChange, plan_changes
 from localctl.control.profile_builder import LimitTarget, build_profile
 from localctl.control.registry import StationRegistry, StationRuntime
 from localctl.control.strategy import STRATEGIES, ProfileStrategy
@@ -416,6 +416,3 @@ def _capped(session: Session, cap_a: float | None) -> Session:
     return dataclasses.replace(
         session, ev_max_current_a=cap_a if ev_max_a is None else min(ev_max_a, cap_a)
     )
-
-
-__all__ = ["ControlLoop", "CycleReport", "WantedLimit"]
