@@ -79,10 +79,17 @@ class SchemaRegistry:
         try:
             return self._validators[key]
         except KeyError:
-            schema = load_schema(version, action, is_response)
-            validator = None if schema is None else fastjsonschema.compile(schema)
+            validator = compiled_validator(version, action, is_response)
             self._validators[key] = validator
             return validator
+
+
+@cache
+def compiled_validator(version: OcppVersion, action: str, is_response: bool) -> Validator | None:
+    """The compiled validator of an action, shared by every registry in the process: the
+    schemas never change, and compiling the full set takes seconds of blocked event loop."""
+    schema = load_schema(version, action, is_response)
+    return None if schema is None else fastjsonschema.compile(schema)
 
 
 def actions_of(version: OcppVersion) -> tuple[str, ...]:
