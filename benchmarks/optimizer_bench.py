@@ -1,6 +1,10 @@
 """Optimizer benchmark: solve times, fast/exact agreement, and baselines. Prints tables.
 
-Run: python -m benchmarks.optimizer_bench [--quick]
+Run: python -m benchmarks.optimizer_bench [--quick] [--compare REV]
+
+``--compare REV`` times the ``optimizer/`` package of git revision REV beside the working
+tree's, in alternating subprocesses on the same instances (one steady-state cycle each,
+the state of the previous cycle fed back as the controller does), and prints medians.
 
 Instances: a three-phase tree (grid connection, sub-boards of about 100 EVSEs, circuits
 of about 10), half single-phase EVSEs on any phase, half three-phase with any rotation,
@@ -11,19 +15,33 @@ that the root and many circuits bind. Times are the best of several runs of the 
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy
 
 from benchmarks.machine import cpu_model
-from optimizer import Evse, Node, NodeLimit, Options, Session, Site, allocate
+from optimizer import (
+    AllocatorState,
+    Evse,
+    Node,
+    NodeLimit,
+    Options,
+    Session,
+    Site,
+    allocate,
+)
 from optimizer.tree import SiteTree, build_tree
 
 PHASE_MAPS = ((0,), (1,), (2,), (0, 1, 2), (1, 2, 0), (2, 0, 1))
@@ -89,6 +107,19 @@ def _fuse(amps: float) -> NodeLimit:
 
 def solver(instance: Instance, options: Options) -> Callable[[], object]:
     return lambda: allocate(instance.site, instance.sessions, 4000.0, options)
+
+
+def steady_cycles_s(instance: Instance, repeat: int) -> list[float]:
+    """CPU time of each of ``repeat`` cycles, each fed the state of the one before (after
+    two warm-up cycles): how the control loop calls ``allocate``."""
+    state = AllocatorState()
+    times = []
+    for cycle in range(repeat + 2):
+        start = time.process_time()
+        state = allocate(instance.site, instance.sessions, 4000.0, Options(), state).state
+        if cycle >= 2:
+            times.append(time.process_time() - start)
+    return times
 
 
 def best_time_s(action: Callable[[], object], repeat: int) -> float:
@@ -378,8 +409,80 @@ def calibration_ms() -> float:
     return best_time_s(lambda: sum(i * i for i in range(200_000)), 7) * 1000
 
 
+# --- old against new ----------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _worker(size: int, minimum_a: float, repeat: int) -> None:
+    """Subprocess side of --compare: print the steady-cycle CPU times as JSON."""
+    instance = random_instance(size, random.Random(size), minimum_a)
+    package = str(Path(sys.modules["optimizer"].__file__ or "").parent.parent)
+    print(json.dumps({"package_root": package, "times_s": steady_cycles_s(instance, repeat)}))
+
+
+def _run_worker(pythonpath: str, size: int, minimum_a: float, repeat: int) -> list[float]:
+    command = [sys.executable, "-m", "benchmarks.optimizer_bench", "--worker"]
+    command += [str(size), str(minimum_a), str(repeat)]
+    root = pythonpath.split(os.pathsep, maxsplit=1)[0]
+    # ``-m`` puts the working directory first on sys.path: start where the package is.
+    output = subprocess.run(
+        command,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": pythonpath},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    answer = json.loads(output)
+    if Path(answer["package_root"]).resolve() != Path(root).resolve():
+        raise RuntimeError(f"timed the optimizer in {answer['package_root']}, not in {root}")
+    times: list[float] = answer["times_s"]
+    return times
+
+
+def compare_table(revision: str, sizes: Sequence[int], rounds: int, repeat: int) -> None:
+    """Old (``revision``) and new optimizer, alternating subprocesses, same instances."""
+    with tempfile.TemporaryDirectory() as old_root:
+        archive = subprocess.run(
+            ["git", "archive", revision, "optimizer"], cwd=REPO, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", old_root], input=archive, check=True)
+        paths = {"old": f"{old_root}{os.pathsep}{REPO}", "new": str(REPO)}
+        print(
+            f"\n## Old ({revision[:10]}) against new: CPU ms per steady-state cycle, median over "
+            f"{rounds} alternating rounds of {repeat} cycles (range of round medians)\n"
+        )
+        print("| EVSEs | minimums | old | new | new / old |")
+        print("|---:|---:|---:|---:|---:|")
+        for size in sizes:
+            for minimum_a in (0.0, 6.0):
+                medians: dict[str, list[float]] = {"old": [], "new": []}
+                for _ in range(rounds):
+                    for name, path in paths.items():
+                        times = _run_worker(path, size, minimum_a, repeat)
+                        medians[name].append(statistics.median(times) * 1000)
+                old, new = (statistics.median(medians[k]) for k in ("old", "new"))
+                print(
+                    f"| {size:,} | {minimum_a:.0f} A | {old:.1f} ({_span(medians['old'])}) "
+                    f"| {new:.1f} ({_span(medians['new'])}) | {new / old:.2f} |"
+                )
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.1f}-{max(values):.1f}"
+
+
 def main(argv: Sequence[str]) -> None:
+    if argv and argv[0] == "--worker":
+        _worker(int(argv[1]), float(argv[2]), int(argv[3]))
+        return
     quick = "--quick" in argv
+    if "--compare" in argv:
+        revision = argv[argv.index("--compare") + 1]
+        sizes = (1000, 5000) if quick else (100, 1000, 5000)
+        compare_table(revision, sizes, 3 if quick else 5, 11 if quick else 21)
+        return
     print(f"Machine: {machine()}")
     print(f"Calibration (fixed pure-Python loop, lower is faster): {calibration_ms():.1f} ms")
     timing_table((10, 100, 1000) if quick else (10, 100, 1000, 5000), 3 if quick else 15)

@@ -56,7 +56,7 @@ def admit(plans: Sequence[SessionPlan], tree: SiteTree) -> Admission:
     """
     wanting = [plan.cap_ma > 0 for plan in plans]
     phases = [plan.grid_phases for plan in plans]
-    capacity = np.asarray([row.capacity_ma for row in tree.rows], dtype=np.int64)
+    capacity = tree.capacity_ma
     contended = _floor_load(plans, wanting, tree) > capacity
     if not contended.any():
         return Admission(tuple(wanting), tuple(phases))
@@ -123,17 +123,17 @@ def _phase_options(plan: SessionPlan) -> list[tuple[int, ...]]:
 
 def _floor_load(plans: Sequence[SessionPlan], wanting: list[bool], tree: SiteTree) -> Ints64:
     """Per row, the load if every session wanting current got its minimum."""
-    load = np.zeros(len(tree.rows), dtype=np.int64)
     chosen = [plan for plan, wants in zip(plans, wanting, strict=True) if wants]
-    if not chosen or not tree.rows:
-        return load
-    columns = [tree.column(plan.evse, plan.grid_phases) for plan in chosen]
-    rows = np.concatenate([column.row_array for column in columns])
-    floors = np.concatenate(
-        [column.coef_array * plan.floor_ma for column, plan in zip(columns, chosen, strict=True)]
-    )
-    np.add.at(load, rows, floors)
-    return load
+    row_count = tree.capacity_ma.shape[0]
+    if not chosen or not row_count:
+        return np.zeros(row_count, dtype=np.int64)
+    topology = tree.topology
+    kinds = np.asarray([topology.kind(p.evse.node_id, p.grid_phases) for p in chosen])
+    rows, cols, coefs = topology.table.entries(kinds.astype(np.intp))
+    floors = np.asarray([plan.floor_ma for plan in chosen], dtype=np.int64)
+    # Float sums of integers below 2**53 are exact, and bincount is much faster than add.at.
+    load = np.bincount(rows, (coefs * floors[cols]).astype(np.float64), row_count)
+    return load.astype(np.int64)
 
 
 def _take(pairs: list[tuple[int, int]], floor_ma: int, remaining: list[int]) -> bool:

@@ -22,6 +22,7 @@ from optimizer.fairness import OWN_CAP, PRIORITY_HELD, Problem, solve_by_class
 from optimizer.model import AllocatorState, EvseState, Options, Session, Site
 from optimizer.quantize import Grid, Milliamps, quantize
 from optimizer.report import evse_results, node_headrooms
+from optimizer.topology import Topology
 from optimizer.tree import SiteTree, build_tree
 from optimizer.waterfill import fill_waterfill
 
@@ -40,7 +41,7 @@ def allocate(
     """
     options = options or Options()
     state = state or AllocatorState()
-    tree = build_tree(site)
+    tree = build_tree(site, state.topology)
     plans = make_plans(tree, sessions, now_s, options, state)
     admission = admit_exact(plans, tree) if options.method == "exact" else admit(plans, tree)
     chosen = [i for i, admitted in enumerate(admission.admitted) if admitted]
@@ -53,7 +54,7 @@ def allocate(
     return result.Allocation(
         evses=evse_results(tree, plans, admission, limits, reasons),
         nodes=node_headrooms(tree, plans, admission, limits, grid.row_load(value_ma).tolist()),
-        state=_next_state(plans, admission, limits, now_s),
+        state=_next_state(plans, admission, limits, now_s, tree.topology),
         method=options.method,
     )
 
@@ -85,16 +86,11 @@ def build_problem(
     tree: SiteTree, plans: Sequence[SessionPlan], admission: Admission, chosen: Sequence[int]
 ) -> tuple[Problem, Grid]:
     """The admitted sessions as a continuous problem and as its integer grid."""
-    columns = [tree.column(plans[i].evse, admission.grid_phases[i]) for i in chosen]
-    if columns:
-        entry_row = np.concatenate([column.row_array for column in columns])
-        coefs = np.concatenate([column.coef_array for column in columns])
-        sizes = [len(column.rows) for column in columns]
-        entry_col = np.repeat(np.arange(len(columns), dtype=np.intp), sizes)
-    else:
-        entry_row = entry_col = np.zeros(0, dtype=np.intp)
-        coefs = np.zeros(0, dtype=np.int64)
-    capacity_ma = np.asarray([row.capacity_ma for row in tree.rows], dtype=np.int64)
+    topology = tree.topology
+    phases = admission.grid_phases
+    kinds = [topology.kind(plans[i].evse.node_id, phases[i]) for i in chosen]
+    entry_row, entry_col, coefs = topology.table.entries(np.asarray(kinds, dtype=np.intp))
+    capacity_ma = tree.capacity_ma
     floor_ma = np.asarray([plans[i].floor_ma for i in chosen], dtype=np.int64)
     cap_ma = np.asarray([plans[i].cap_ma for i in chosen], dtype=np.int64)
     priority = np.asarray([plans[i].session.priority for i in chosen], dtype=np.int64)
@@ -151,12 +147,16 @@ def _reasons(
 
 
 def _next_state(
-    plans: Sequence[SessionPlan], admission: Admission, limits: Sequence[int], now_s: float
+    plans: Sequence[SessionPlan],
+    admission: Admission,
+    limits: Sequence[int],
+    now_s: float,
+    topology: Topology,
 ) -> AllocatorState:
     entries = []
     for plan, admitted, limit_ma in zip(plans, admission.admitted, limits, strict=True):
         entries.append(_evse_state(plan, admitted, limit_ma, now_s))
-    return AllocatorState(tuple(entries))
+    return AllocatorState(tuple(entries), topology)
 
 
 def _evse_state(plan: SessionPlan, admitted: bool, limit_ma: int, now_s: float) -> EvseState:

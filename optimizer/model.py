@@ -9,9 +9,12 @@ three-phase EVSE whose conductor L1 sits on grid L2.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from optimizer.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from optimizer.topology import Topology
 
 PhaseTriple = tuple[float, float, float]
 NO_LOAD: PhaseTriple = (0.0, 0.0, 0.0)
@@ -169,9 +172,15 @@ class EvseState:
 
 @dataclass(frozen=True, slots=True)
 class AllocatorState:
-    """State passed from one cycle to the next (the optimizer keeps none of its own)."""
+    """State passed from one cycle to the next (the optimizer keeps none of its own).
+
+    ``topology`` is the site's compiled shape, carried so that the next cycle on the same
+    shape skips compiling it. It is a memo only: it never changes an answer, so it takes
+    no part in comparing states.
+    """
 
     evses: tuple[EvseState, ...] = field(default_factory=tuple)
+    topology: Topology | None = field(default=None, compare=False, repr=False)
 
     def get(self, evse_id: str) -> EvseState | None:
         """The state of one EVSE's session, if any (``allocate`` keeps them sorted by id)."""

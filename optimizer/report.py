@@ -21,17 +21,28 @@ def evse_results(
     reasons: Sequence[str],
 ) -> tuple[result.EvseAllocation, ...]:
     """Every EVSE of the site, sorted by id; those without a session get 0."""
-    by_evse = {plan.evse.evse_id: index for index, plan in enumerate(plans)}
-    entries = []
-    for evse_id in sorted(tree.evses):
-        evse = tree.evses[evse_id]
-        index = by_evse.get(evse_id)
-        if index is None:
-            entries.append(_idle(evse))
-            continue
-        phases = admission.grid_phases[index]
-        entries.append(_allocation(evse, phases, limits_ma[index] / 1000.0, reasons[index]))
-    return tuple(entries)
+    topology = tree.topology
+    found = dict(topology.idle_results(_idle))
+    masks: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[Masks, Masks]] = {}
+    for plan, phases, limit_ma, reason in zip(
+        plans, admission.grid_phases, limits_ma, reasons, strict=True
+    ):
+        evse = plan.evse
+        mask = masks.get((evse.phase_map, phases))
+        if mask is None:
+            mask = masks[evse.phase_map, phases] = _masks(evse, phases)
+        found[evse.evse_id] = _allocation(evse.evse_id, mask, limit_ma / 1000.0, reason)
+    return tuple([found[evse_id] for evse_id in topology.evse_ids])
+
+
+# 1.0 where the EVSE loads that conductor (or grid phase), else 0.0: a product makes the tuple.
+Masks = tuple[float, ...]
+
+
+def _masks(evse: Evse, grid_phases: tuple[int, ...]) -> tuple[Masks, Masks]:
+    conductors = tuple(1.0 if phase in grid_phases else 0.0 for phase in evse.phase_map)
+    grid = tuple(1.0 if phase in grid_phases else 0.0 for phase in range(3))
+    return conductors, grid
 
 
 def _idle(evse: Evse) -> result.EvseAllocation:
@@ -42,17 +53,17 @@ def _idle(evse: Evse) -> result.EvseAllocation:
 
 
 def _allocation(
-    evse: Evse, grid_phases: tuple[int, ...], limit_a: float, reason: str
+    evse_id: str, masks: tuple[Masks, Masks], limit_a: float, reason: str
 ) -> result.EvseAllocation:
-    per_conductor = tuple([limit_a if phase in grid_phases else 0.0 for phase in evse.phase_map])
-    grid = (
-        limit_a if 0 in grid_phases else 0.0,
-        limit_a if 1 in grid_phases else 0.0,
-        limit_a if 2 in grid_phases else 0.0,
-    )
+    conductors, grid = masks
     # Positional: this runs once per EVSE per cycle.
     return result.EvseAllocation(
-        evse.evse_id, limit_a, per_conductor, grid, len(grid_phases), reason
+        evse_id,
+        limit_a,
+        (limit_a,) if len(conductors) == 1 else tuple([limit_a * m for m in conductors]),
+        (limit_a * grid[0], limit_a * grid[1], limit_a * grid[2]),
+        len(grid) - grid.count(0.0),
+        reason,
     )
 
 
@@ -64,25 +75,26 @@ def node_headrooms(
     row_load_ma: Sequence[int],
 ) -> tuple[result.NodeHeadroom, ...]:
     """Per node: EV load per grid phase below it, and what each of its own rows has left."""
-    node_index = {node_id: index for index, node_id in enumerate(tree.node_ids)}
-    slots: list[int] = []
-    amounts: list[int] = []
-    for plan, phases, limit_ma in zip(plans, admission.grid_phases, limits_ma, strict=True):
-        base = 3 * node_index[plan.evse.node_id]
-        for phase in phases:
-            slots.append(base + phase)
-            amounts.append(limit_ma)
-    flat = np.zeros(3 * len(tree.node_ids), dtype=np.int64)
-    np.add.at(flat, np.asarray(slots, dtype=np.intp), np.asarray(amounts, dtype=np.int64))
-    load = flat.reshape(-1, 3)
-    for node_id in tree.bottom_up:
-        parent = tree.parent_of[node_id]
-        if parent is not None:
-            load[node_index[parent]] += load[node_index[node_id]]
+    topology = tree.topology
+    own = np.zeros((len(topology.node_ids), 3), dtype=np.int64)
+    if plans:
+        node = np.asarray([topology.node_index[p.evse.node_id] for p in plans], dtype=np.intp)
+        loaded = np.asarray([_on_phase(phases) for phases in admission.grid_phases])
+        np.add.at(own, node, loaded * np.asarray(limits_ma, dtype=np.int64)[:, None])
+    below, above = topology.subtree_pairs
+    # Per phase: float sums of integer mA below 2**53 are exact, and bincount is fast.
+    load = np.stack(
+        [np.bincount(above, own[below, k].astype(np.float64), own.shape[0]) for k in range(3)],
+        axis=1,
+    ).astype(np.int64)
     return tuple(
-        _headroom(tree, node_id, load[node_index[node_id]].tolist(), row_load_ma)
-        for node_id in tree.node_ids
+        _headroom(tree, node_id, load[k].tolist(), row_load_ma)
+        for k, node_id in enumerate(topology.node_ids)
     )
+
+
+def _on_phase(grid_phases: tuple[int, ...]) -> tuple[int, int, int]:
+    return (int(0 in grid_phases), int(1 in grid_phases), int(2 in grid_phases))
 
 
 def _headroom(
