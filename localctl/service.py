@@ -14,6 +14,7 @@ import gc
 import logging
 from collections.abc import Coroutine
 
+from localctl.api.service import OperatorApi
 from localctl.clocks import Clocks
 from localctl.config.model import LocalctlConfig
 from localctl.control.csms_profiles import controller_policy
@@ -99,6 +100,7 @@ class Controller:
         self.mqtt = MqttClient(config.mqtt) if config.mqtt is not None else None
         self.ems_server: EmsModbusServer | None = None
         self.telemetry: TelemetryPublisher | None = None
+        self.api = OperatorApi(self, config.api) if config.api is not None else None
         self.started = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -155,6 +157,9 @@ class Controller:
             await stack.enter_async_context(self.ems_server)
             workers.append(self.ems_server.watch())
         workers.append(self._watch_inputs())
+        if self.api is not None:
+            await stack.enter_async_context(self.api)
+            workers.append(self.api.run())
         if self.loop is not None:
             workers.append(self.loop.run())
         if self.identity_client is not None:
@@ -170,6 +175,8 @@ class Controller:
         return controller_policy(strategy, version)
 
     def _on_link_event(self, station_id: str, event: LinkEvent) -> None:
+        if self.api is not None:
+            self.api.on_link_event(station_id, event)
         if self.registry is None:
             return
         self.registry.on_link_event(station_id, event)
@@ -184,6 +191,8 @@ class Controller:
             transitions = self.site_state.transitions(snapshot)
             for transition in transitions:
                 _log_transition(transition)
+                if self.api is not None:
+                    self.api.input_transition(transition, _STATUS_MEANING[transition.current])
                 if self.telemetry is not None:
                     self.telemetry.publish_event(_transition_event(transition))
             if transitions and self.telemetry is not None:

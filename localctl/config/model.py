@@ -6,9 +6,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from localctl.config.api import ApiConfig
 from localctl.config.base import StrictModel
 from localctl.config.control import ControlConfig
 from localctl.config.inputs import InputsConfig
+from localctl.config.listen import ListenAddress
 from localctl.config.site import SiteConfig, StationConfig, check_stations
 from localctl.inputs.mqtt.config import MqttConfig
 
@@ -17,7 +19,7 @@ __all__ = ["LocalctlConfig", "RelayConfig", "StrictModel", "Subprotocol"]
 Subprotocol = Literal["ocpp2.1", "ocpp2.0.1", "ocpp1.6"]
 
 
-class RelayConfig(StrictModel):
+class RelayConfig(ListenAddress):
     """The station-side WebSocket server and the upstream connections to the CSMS."""
 
     listen: str = Field(
@@ -75,22 +77,6 @@ class RelayConfig(StrictModel):
             raise ValueError("must start with ws:// or wss://")
         return url.rstrip("/")
 
-    @field_validator("listen")
-    @classmethod
-    def _host_and_port(cls, listen: str) -> str:
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit() or int(port) > 65535:
-            raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:9000")
-        return listen
-
-    @property
-    def listen_host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
-
-    @property
-    def listen_port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
-
 
 class IdentityConfig(StrictModel):
     """The controller's own connection to the CSMS (OCPP 2.0.1 part 4, 6.2)."""
@@ -128,6 +114,9 @@ class LocalctlConfig(StrictModel):
     )
     mqtt: MqttConfig | None = Field(
         None, description="the MQTT broker for EMS limits, meters and telemetry"
+    )
+    api: ApiConfig | None = Field(
+        None, description="the operator HTTP API, dashboard and metrics; null: none"
     )
 
     @model_validator(mode="after")

@@ -37,6 +37,7 @@ from localctl.control.limits import (
     lease_key,
     wanted_limits,
 )
+from localctl.control.overrides import OperatorOverrides
 from localctl.control.planner import InstalledLimit, LimitChange, plan_changes
 from localctl.control.profile_builder import LimitTarget, build_profile
 from localctl.control.registry import StationRegistry, StationRuntime
@@ -123,6 +124,9 @@ class ControlLoop:
         )
         self._notifications: set[asyncio.Task[None]] = set()
         self.last: CycleReport | None = None
+        self.overrides = OperatorOverrides()
+        """what an operator changed by hand (API): node limits, session needs, pauses"""
+        self.overrides.on_change = self.wake
 
     def wake(self) -> None:
         self._wake.set()
@@ -157,12 +161,13 @@ class ControlLoop:
             reserved_a=self._reserved_for_non_compliant(),
             group_limits_a=self._group_limits(),
             non_ev_hold=self._non_ev_hold,
+            operator_limits=self.overrides.active_node_limits(now_s),
         )
         csms_evse_limits = self._csms_evse_limits()
         # The CSMS's own limit caps the session in the optimizer, so what it frees goes to others.
         sessions = [
             _capped(s, csms_evse_limits.get(s.evse_id))
-            for s in self._registry.sessions()
+            for s in self.overrides.adjust(self._registry.sessions())
             if s.evse_id not in self.compliance.flagged  # planned around, not counted on
         ]
         allocation = allocate(
@@ -183,6 +188,7 @@ class ControlLoop:
                 with_session=frozenset(s.evse_id for s in sessions),
             ),
         )
+        wanted = self.overrides.label(wanted)
         self.last = CycleReport(now_s, control_input, allocation, wanted)
         changes = self._changes(wanted, now_s)
         await self._send([c for c in changes if c[1].is_decrease], wait=True)

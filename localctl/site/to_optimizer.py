@@ -81,10 +81,12 @@ def build_control_input(
     reserved_a: Mapping[str, PhaseValues] | None = None,
     group_limits_a: Mapping[str, float] | None = None,
     non_ev_hold: NonEvHold | None = None,
+    operator_limits: Mapping[str, NodeLimit] | None = None,
 ) -> ControlInput:
     """`ev_draw_a`: measured current of each EVSE per grid phase (already through its wiring);
     `reserved_a`: load per node the optimizer must count on top (EVSEs that do not obey);
-    `group_limits_a`: per node, a limit per phase the CSMS set on the controller's identity."""
+    `group_limits_a`: per node, a limit per phase the CSMS set on the controller's identity;
+    `operator_limits`: per node, a temporary limit an operator set through the API."""
     meters = {m.node_id: m for m in snapshot.meters if m.reading is not None}
     meters = {n: m for n, m in meters.items() if m.status is not InputStatus.LOST}
     non_ev = _non_ev_loads(config, meters, ev_draw_a)
@@ -97,6 +99,8 @@ def build_control_input(
     limits = {node.id: list(_static_limits(node)) for node in config.nodes}
     for node_id, limit_a in (group_limits_a or {}).items():
         limits[node_id].append(NodeLimit("csms", max_current_a=(limit_a, limit_a, limit_a)))
+    for node_id, operator_limit in (operator_limits or {}).items():
+        limits[node_id].append(operator_limit)
     for ems in snapshot.ems_limits:
         if not ems.expired:
             limits[ems.node_id].append(

@@ -106,12 +106,15 @@ async def eventually(condition: Callable[[], bool], timeout_s: float = 8.0) -> N
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
+@contextlib.asynccontextmanager
+async def open_site(
+    configure: Callable[[str, int], LocalctlConfig] = config,
+) -> AsyncIterator[Site]:
+    """The running site: `configure(csms_url, meter_port)` gives the controller's settings."""
     meter = FakeMeter({}, sdm630_inputs((4.0, 4.0, 4.0)))
     meter_port = await meter.start()
     async with StubCsms() as csms:
-        controller = Controller(config(csms.url, meter_port))
+        controller = Controller(configure(csms.url, meter_port))
         stop = asyncio.Event()
         running = asyncio.create_task(controller.run(stop))
         await asyncio.wait_for(controller.started.wait(), 10)
@@ -134,6 +137,12 @@ async def site() -> AsyncIterator[Site]:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(running, 30)
             await meter.stop()
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    async with open_site() as simulated:
+        yield simulated
 
 
 def l1_load_a(site: Site) -> float:

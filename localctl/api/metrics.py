@@ -1,0 +1,161 @@
+"""Prometheus metrics, derived from what the service already has.
+
+The relay's hot path pays one dictionary update per frame (`TrafficCounters.observe`, called
+from the relay's event listener) and, for a call, remembering when it passed; everything else
+is read from the controller's state when Prometheus scrapes (`SiteCollector`).
+
+`localctl_relayed_call_seconds` is the time from a relayed CALL passing the relay to its
+answer passing back: the peer's answer time plus the network, as the relay sees it (the
+relay's own added latency is measured by benchmarks/relay_bench.py, not here).
+The outbox backlog gauge is absent until the offline outbox is wired into the service.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from localctl.relay.events import FrameRelayed, LinkEvent, OwnCallAnswered, OwnCallFailed, Side
+from localctl.relay.frames import MessageType
+
+if TYPE_CHECKING:
+    from localctl.service import Controller
+
+BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_MAX_CALLS_REMEMBERED = 100_000  # calls never answered (lost sockets) must not pile up
+
+
+class TrafficCounters:
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
+        self.messages: Counter[tuple[str, str, str]] = Counter()
+        """(action, direction, message type) -> frames relayed"""
+        self.own_calls: Counter[tuple[str, str]] = Counter()
+        """(action, result) -> the controller's own calls answered or failed"""
+        self.latency_counts: dict[str, list[int]] = {}
+        self.latency_sum_s: dict[str, float] = {}
+        self._calls: dict[tuple[str, str], float] = {}
+
+    def observe(self, station_id: str, event: LinkEvent) -> None:
+        if isinstance(event, FrameRelayed):
+            direction = "station->csms" if event.source is Side.STATION else "csms->station"
+            self.messages[(event.action, direction, event.message_type.name)] += 1
+            if event.message_type is MessageType.CALL:
+                if len(self._calls) >= _MAX_CALLS_REMEMBERED:
+                    self._calls.clear()
+                self._calls[(station_id, event.message_id)] = self._monotonic()
+            else:
+                started_s = self._calls.pop((station_id, event.message_id), None)
+                if started_s is not None:
+                    # the answer travels the other way: label by who called
+                    caller = "csms->station" if event.source is Side.STATION else "station->csms"
+                    self._latency(caller, self._monotonic() - started_s)
+        elif isinstance(event, OwnCallAnswered):
+            self.own_calls[(event.action, "answered")] += 1
+        elif isinstance(event, OwnCallFailed):
+            self.own_calls[(event.action, event.error_code)] += 1
+
+    def _latency(self, direction: str, elapsed_s: float) -> None:
+        counts = self.latency_counts.setdefault(direction, [0] * (len(BUCKETS_S) + 1))
+        counts[bisect_left(BUCKETS_S, elapsed_s)] += 1
+        self.latency_sum_s[direction] = self.latency_sum_s.get(direction, 0.0) + elapsed_s
+
+
+class SiteCollector(Collector):
+    """Everything but the traffic counters, computed at scrape time."""
+
+    def __init__(self, controller: Controller, traffic: TrafficCounters) -> None:
+        self._c = controller
+        self._traffic = traffic
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
+        yield from self._traffic_metrics()
+        yield self._queue_depths()
+        yield from self._control_metrics()
+        yield self._input_ages()
+
+    def _traffic_metrics(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        messages = CounterMetricFamily(
+            "localctl_messages", "frames relayed", labels=["action", "direction", "type"]
+        )
+        for (action, direction, kind), count in sorted(self._traffic.messages.items()):
+            messages.add_metric([action, direction, kind], count)
+        yield messages
+        own = CounterMetricFamily(
+            "localctl_own_calls",
+            "the controller's own calls, by result",
+            labels=["action", "result"],
+        )
+        for (action, result), count in sorted(self._traffic.own_calls.items()):
+            own.add_metric([action, result], count)
+        yield own
+        latency = HistogramMetricFamily(
+            "localctl_relayed_call_seconds",
+            "relayed CALL to its answer, as seen at the relay (s)",
+            labels=["direction"],
+        )
+        for direction, counts in sorted(self._traffic.latency_counts.items()):
+            cumulative, buckets = 0, []
+            for bound, count in zip([*map(str, BUCKETS_S), "+Inf"], counts, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric([direction], buckets, self._traffic.latency_sum_s[direction])
+        yield latency
+
+    def _queue_depths(self) -> GaugeMetricFamily:
+        depth = GaugeMetricFamily(
+            "localctl_queue_depth",
+            "calls waiting in a station's sending queue, per destination",
+            labels=["station", "destination"],
+        )
+        for station_id in self._c.relay.station_ids:
+            link = self._c.relay.link(station_id)
+            if link is not None:
+                for side in Side:
+                    depth.add_metric([station_id, side.value], link.session.queue_depth(side))
+        return depth
+
+    def _control_metrics(self) -> Iterator[GaugeMetricFamily]:
+        loop = self._c.loop
+        report = loop.last if loop else None
+        allocation = GaugeMetricFamily(
+            "localctl_evse_limit_amperes",
+            "limit wanted for an EVSE (A)",
+            labels=["evse", "bound_by"],
+        )
+        headroom = GaugeMetricFamily(
+            "localctl_node_headroom_amperes",
+            "what a node's limits have left (A)",
+            labels=["node", "phase"],
+        )
+        flagged = GaugeMetricFamily(
+            "localctl_non_compliant_evses", "EVSEs drawing more than their limit (flagged)"
+        )
+        if report is not None:
+            for evse_id, wanted in sorted(report.wanted.evses.items()):
+                allocation.add_metric([evse_id, report.wanted.why.get(evse_id, "")], wanted.limit_a)
+            for node in report.allocation.nodes:
+                for phase, value in zip(("L1", "L2", "L3"), node.headroom_a, strict=True):
+                    if value is not None:
+                        headroom.add_metric([node.node_id, phase], value)
+        flagged.add_metric([], len(loop.compliance.flagged) if loop else 0)
+        yield allocation
+        yield headroom
+        yield flagged
+        stations = GaugeMetricFamily("localctl_stations_connected", "stations connected")
+        stations.add_metric([], len(self._c.relay.station_ids))
+        yield stations
+
+    def _input_ages(self) -> GaugeMetricFamily:
+        ages = GaugeMetricFamily(
+            "localctl_input_age_seconds", "age of each meter's latest reading (s)", labels=["input"]
+        )
+        for meter in self._c.site_state.snapshot().meters:
+            if meter.age_s is not None:
+                ages.add_metric([meter.meter_id], meter.age_s)
+        return ages
