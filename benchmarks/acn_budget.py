@@ -21,7 +21,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import numpy as np
+from scipy.spatial import ConvexHull
+
 from benchmarks.acn_network import AcnNetwork
+from optimizer import PhaseMix
 
 Triple = tuple[float, float, float]
 # Every non-empty subset of the three branches: the vertices of a box anchored at 0.
@@ -29,6 +33,9 @@ SUBSETS = tuple(s for s in itertools.product((0.0, 1.0), repeat=3) if any(s))
 BISECTION_STEPS = 36
 # Budgets stay this far (relative) inside each limit: the margin absorbs float noise.
 SAFETY = 1e-7
+# Simplex grid resolution for ``inner_mixes``: 6 gives 28 directions (and about 30 facets;
+# 12 gives 91 directions, 126 facets, and LPs four times as large for a few tenths of a point).
+MIX_STEPS = 6
 
 
 class BoxCheck:
@@ -105,3 +112,31 @@ def _tight(check: BoxCheck, budget: list[float], growing: list[bool]) -> list[bo
         # Bisection noise: nothing is measurably tight, so stop everything growing.
         return list(growing)
     return tight
+
+
+def inner_mixes(network: AcnNetwork, steps: int = MIX_STEPS) -> tuple[PhaseMix, ...]:
+    """Linear limits on the branch totals whose polytope lies inside the phasor limits.
+
+    Along directions spread over the positive octant (a grid on the simplex), the farthest
+    feasible point is ``min(limit / |coef . d|)`` over the rows; the convex hull of those
+    points and the origin lies inside the feasible set (it is convex). Each hull facet away
+    from the origin becomes a ``PhaseMix``; negative weights are dropped, which only
+    tightens a facet. localctl can then plan and fill with the branch split left free.
+    """
+    coef = np.asarray(network.branch_coef)
+    limit = np.asarray(network.limit_a) * (1.0 - SAFETY)
+    grid = [(i, j, steps - i - j) for i in range(steps + 1) for j in range(steps + 1 - i)]
+    directions = np.asarray(grid, dtype=np.float64) / steps
+    with np.errstate(divide="ignore"):  # a row a direction does not load: no bound
+        reach = np.min(limit[None, :] / np.abs(directions @ coef.T), axis=1)
+    points = np.vstack((np.zeros(3), directions * reach[:, None]))
+    mixes = []
+    for equation in ConvexHull(points).equations:
+        normal, offset = equation[:3], -equation[3]
+        weights = np.maximum(normal, 0.0)
+        if offset <= 1e-9 or weights.max() <= 0:
+            continue
+        scale = float(weights.max())
+        triple = (float(weights[0] / scale), float(weights[1] / scale), float(weights[2] / scale))
+        mixes.append(PhaseMix(triple, float(offset / scale)))
+    return tuple(sorted(set(mixes), key=lambda m: (m.weights, m.max_current_a)))

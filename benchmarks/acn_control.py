@@ -11,11 +11,12 @@ headroom - is localctl's optimizer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from benchmarks.acn_budget import BoxCheck, Triple, branch_budgets
+from benchmarks.acn_budget import BoxCheck, Triple, branch_budgets, inner_mixes
 from benchmarks.acn_network import AcnNetwork
 from optimizer import AllocatorState, Evse, Node, NodeLimit, Options, Session, Site, allocate
 
@@ -37,12 +38,18 @@ class Plugged:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """How the replay uses localctl's knobs. ``class_s``: width of an urgency class."""
+    """How the replay uses localctl's knobs.
+
+    ``order="horizon"``: one class, shared by localctl's receding-horizon plan
+    (``Options(fairness="horizon")``). ``"llf"``/``"edf"``: urgency classes of ``class_s``
+    by least laxity or earliest departure, max-min fair within a class.
+    """
 
     class_s: float = 300.0
-    order: Literal["llf", "edf"] = "llf"
+    order: Literal["llf", "edf", "horizon"] = "horizon"
     period_s: float = 300.0
     voltage_v: float = 208.0
+    horizon_s: float = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +66,30 @@ class Controller:
         self.network = network
         self.policy = policy
         self.check = BoxCheck(network)
-        self.options = Options(method="fast", default_step_a=STEP_A, period_s=policy.period_s)
+        self.options = Options(
+            method="fast",
+            fairness="horizon" if policy.order == "horizon" else "equal",
+            default_step_a=STEP_A,
+            period_s=policy.period_s,
+            horizon_s=policy.horizon_s,
+        )
         self.pod_nodes, self.evses = _static_site(network, policy)
         self.state: AllocatorState | None = None
+        # The horizon plan chooses the branch split itself, within the phasor limits.
+        self.mixes = inner_mixes(network) if policy.order == "horizon" else ()
 
     def period(self, plugged: Sequence[Plugged], now_s: float) -> PeriodResult:
         """Budgets from the demand, then one ``allocate`` call on the mapped site."""
-        budgets = branch_budgets(self.check, branch_demand_a(self.network, plugged, self.policy))
+        if self.mixes:
+            budgets = (math.inf, math.inf, math.inf)
+            limit = NodeLimit("transformer", mixes=self.mixes)
+        else:
+            demand_a = branch_demand_a(self.network, plugged, self.policy)
+            budgets = branch_budgets(self.check, demand_a)
+            limit = NodeLimit("budget", max_current_a=budgets)
         if not plugged:
             return PeriodResult({}, budgets, self.state or AllocatorState())
-        root = Node(
-            ROOT,
-            limits=(NodeLimit("budget", max_current_a=budgets),),
-            nominal_voltage_v=self.policy.voltage_v,
-        )
+        root = Node(ROOT, limits=(limit,), nominal_voltage_v=self.policy.voltage_v)
         site = Site((root, *self.pod_nodes), self.evses)
         sessions = [_session(p, now_s, self.policy) for p in plugged]
         allocation = allocate(site, sessions, now_s, self.options, self.state)
@@ -150,6 +167,8 @@ def urgency_class(plugged: Plugged, now_s: float, policy: Policy) -> int:
     catch up later at its own maximum rate; a vehicle leaving soon with little to take
     can wait.
     """
+    if policy.order == "horizon":
+        return 0
     if policy.order == "edf":
         return -int(plugged.departure_s // policy.class_s)
     return -int(laxity_s(plugged, now_s, policy) // policy.class_s)

@@ -13,6 +13,7 @@ from optimizer.model import (
     Node,
     NodeLimit,
     Options,
+    PhaseMix,
     Session,
     Site,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "NodeLimit",
     "OptimizerError",
     "Options",
+    "PhaseMix",
     "Session",
     "Site",
     "SolverError",

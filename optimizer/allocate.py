@@ -8,6 +8,7 @@ session only at a full row or at its own cap, so (e) follows from (d)).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from optimizer.demand import SessionPlan, plan_sessions
 from optimizer.errors import InvalidInputError
 from optimizer.exact import admit_exact, fill_exact
 from optimizer.fairness import OWN_CAP, PRIORITY_HELD, Problem, solve_by_class
+from optimizer.horizon import horizon_weights, stays_of
 from optimizer.model import AllocatorState, EvseState, Options, Session, Site
 from optimizer.quantize import Grid, Milliamps, quantize
 from optimizer.report import evse_results, node_headrooms
@@ -46,6 +48,10 @@ def allocate(
     admission = admit_exact(plans, tree) if options.method == "exact" else admit(plans, tree)
     chosen = [i for i, admitted in enumerate(admission.admitted) if admitted]
     problem, grid = build_problem(tree, plans, admission, chosen)
+    if options.fairness == "horizon":
+        problem = _plan_ahead(
+            tree, problem, plans, admission, chosen=chosen, now_s=now_s, options=options
+        )
     fill = fill_exact if options.method == "exact" else fill_waterfill
     value_a, binding = solve_by_class(problem, fill)
     value_ma = quantize(grid, value_a)
@@ -115,6 +121,24 @@ def build_problem(
         priority=priority,
     )
     return problem, grid
+
+
+def _plan_ahead(
+    tree: SiteTree,
+    problem: Problem,
+    plans: Sequence[SessionPlan],
+    admission: Admission,
+    *,
+    chosen: Sequence[int],
+    now_s: float,
+    options: Options,
+) -> Problem:
+    """The problem with each session weighted by its planned share (see ``horizon``)."""
+    admitted = [plans[i] for i in chosen]
+    phases = [admission.grid_phases[i] for i in chosen]
+    voltages = [tree.voltage_v[plan.evse.node_id] for plan in admitted]
+    stays = stays_of(admitted, phases, voltages, now_s, options)
+    return dataclasses.replace(problem, weight=horizon_weights(problem, stays))
 
 
 def _limits_ma(

@@ -213,8 +213,9 @@ def _weights(
     options: Options,
     now_s: float,
 ) -> Floats:
-    """1 for equal sharing; for deadline sharing the current needed to finish on time (A)."""
-    if options.fairness == "equal":
+    """For deadline sharing the current needed to finish on time (A); else 1 (the horizon
+    weights replace these once the admitted rows are known)."""
+    if options.fairness != "deadline":
         return np.ones(len(sessions))
     cap_a = np.maximum(cap_ma / 1000.0, MIN_WEIGHT_A)
     left_s = _optional([s.departure_s for s in sessions]) - now_s

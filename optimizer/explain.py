@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from optimizer import result
 from optimizer.model import Evse, Session, Site
 from optimizer.result import Allocation
-from optimizer.tree import PHASE_NAMES, POWER, Row, SiteTree, build_tree
+from optimizer.tree import MIX, PHASE_NAMES, POWER, Row, SiteTree, build_tree
 
 CAP_WORDS = {
     result.EVSE_MAX: "the EVSE's own maximum current",
@@ -72,6 +72,8 @@ def _reason(
 
 
 def _row_words(row: Row) -> str:
+    if row.phase == MIX:
+        return f"phase mix {row.mix_index} of the {row.source} limit of node {row.node_id}"
     if row.phase == POWER:
         return f"the {row.source} power limit of node {row.node_id}"
     return f"the {row.source} limit of node {row.node_id} on grid {PHASE_NAMES[row.phase]}"
@@ -83,7 +85,7 @@ def _sharers(allocation: Allocation, tree: SiteTree, row: Row) -> str:
         evse = tree.evses[entry.evse_id]
         if row.node_id not in tree.ancestors[evse.node_id] or entry.limit_a == 0:
             continue
-        if row.phase == POWER or entry.grid_current_a[row.phase] > 0:
+        if row.phase < 0 or entry.grid_current_a[row.phase] > 0:
             names.append(f"{entry.evse_id} {entry.limit_a:g} A")
     return f"It is shared max-min fairly by {len(names)} session(s): {', '.join(names)}."
 

@@ -137,7 +137,7 @@ def _node(
         left_a = (row.capacity_ma - row_load[index]) / 1000.0
         if row.phase == POWER:
             headroom_w = left_a * row.voltage_v
-        else:
+        elif row.phase >= 0:  # a phase mix has no single phase to report
             headroom[row.phase] = left_a
     return FallbackNode(
         node_id=node_id,

@@ -21,6 +21,24 @@ NO_LOAD: PhaseTriple = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
+class PhaseMix:
+    """A limit on a weighted sum of a node's grid-phase currents:
+    ``sum(weights_k * I_k) <= max_current_a``, weights non-negative.
+
+    For networks whose limits are not per phase: line-to-line EVSEs on a delta secondary
+    load two lines at once, and each line current is the magnitude of a sum of phasors.
+    A set of mixes can state any polyhedral inner approximation of such limits exactly.
+    """
+
+    weights: PhaseTriple
+    max_current_a: float
+
+    def __post_init__(self) -> None:
+        if min(self.weights) < 0 or max(self.weights) <= 0 or self.max_current_a < 0:
+            raise InvalidInputError("a phase mix needs non-negative weights, one positive")
+
+
+@dataclass(frozen=True, slots=True)
 class NodeLimit:
     """One source of a node limit (a fuse, an EMS, a CSMS group limit, ...).
 
@@ -31,6 +49,7 @@ class NodeLimit:
     source: str
     max_current_a: PhaseTriple | None = None
     max_power_w: float | None = None
+    mixes: tuple[PhaseMix, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.source or ":" in self.source:
@@ -137,7 +156,7 @@ class Options:
     """
 
     method: Literal["fast", "exact"] = "fast"
-    fairness: Literal["equal", "deadline"] = "equal"
+    fairness: Literal["equal", "deadline", "horizon"] = "equal"
     default_step_a: float = 0.1
     max_increase_a_per_cycle: float | None = None
     period_s: float = 1.0
@@ -145,13 +164,14 @@ class Options:
     unused_margin_a: float = 2.0
     probe_interval_s: float = 300.0
     probe_hold_s: float = 30.0
+    horizon_s: float = 86_400.0
 
     def __post_init__(self) -> None:
         if self.method not in ("fast", "exact"):
             raise InvalidInputError(f"unknown method {self.method!r}")
-        if self.fairness not in ("equal", "deadline"):
+        if self.fairness not in ("equal", "deadline", "horizon"):
             raise InvalidInputError(f"unknown fairness {self.fairness!r}")
-        if self.period_s <= 0 or self.default_step_a < 0.001:
+        if self.period_s <= 0 or self.default_step_a < 0.001 or self.horizon_s <= 0:
             raise InvalidInputError("period and step must be positive")
 
 

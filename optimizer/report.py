@@ -107,7 +107,7 @@ def _headroom(
         left_a = (row.capacity_ma - row_load_ma[row_index]) / 1000.0
         if row.phase == POWER:
             headroom_w = left_a * row.voltage_v
-        else:
+        elif row.phase >= 0:  # a phase mix has no single phase to report
             headroom[row.phase] = left_a
     return result.NodeHeadroom(
         node_id=node_id,

@@ -22,6 +22,7 @@ from optimizer.model import (
     Node,
     NodeLimit,
     Options,
+    PhaseMix,
     Session,
     Site,
 )
@@ -93,6 +94,10 @@ def _node(item: Document) -> Node:
             source=limit["source"],
             max_current_a=_triple(limit["max_current_a"]) if "max_current_a" in limit else None,
             max_power_w=limit.get("max_power_w"),
+            mixes=tuple(
+                PhaseMix(_triple(mix["weights"]), mix["max_current_a"])
+                for mix in limit.get("mixes", [])
+            ),
         )
         for limit in item.get("limits", [])
     )

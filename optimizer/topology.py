@@ -14,6 +14,7 @@ Rules of this file:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,8 +28,12 @@ from optimizer.result import EvseAllocation
 Ints = NDArray[np.intp]
 Ints64 = NDArray[np.int64]
 POWER = -1
-# Per node: (node_id, parent_id, limits current, limits power): all that lays out its rows.
-ShapeKey = tuple[tuple[str, str | None, bool, bool], ...]
+MIX = -2
+# A phase mix's weights in thousandths, rounded up: integer rows stay exact and safe.
+MIX_SCALE = 1000
+MixWeights = tuple[int, int, int]
+# Per node: (node_id, parent_id, limits current, limits power, phase mixes' weights).
+ShapeKey = tuple[tuple[str, str | None, bool, bool, tuple[MixWeights, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -80,6 +85,7 @@ class Topology:
     node_ids: tuple[str, ...]
     row_node: tuple[str, ...]
     row_phase: tuple[int, ...]
+    mix_rows: dict[str, tuple[tuple[int, MixWeights], ...]]
     phase_rows: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
     power_rows: dict[str, tuple[int, ...]]
     node_rows: dict[str, tuple[int, ...]]
@@ -125,6 +131,11 @@ class Topology:
         power = self.power_rows[node_id]
         rows.extend(power)
         coefs.extend([len(phases)] * len(power))
+        for row, weights in self.mix_rows[node_id]:
+            coef = sum(weights[phase] for phase in phases)
+            if coef > 0:
+                rows.append(row)
+                coefs.append(coef)
         return Column(
             tuple(rows),
             tuple(coefs),
@@ -140,9 +151,15 @@ def shape_key(nodes: tuple[Node, ...]) -> ShapeKey:
             node.parent_id,
             any(limit.max_current_a is not None for limit in node.limits),
             any(limit.max_power_w is not None for limit in node.limits),
+            tuple(_mix_weights(mix.weights) for limit in node.limits for mix in limit.mixes),
         )
         for node in nodes
     )
+
+
+def _mix_weights(weights: tuple[float, float, float]) -> MixWeights:
+    scaled = [math.ceil(w * MIX_SCALE - 1e-9) for w in weights]
+    return (scaled[0], scaled[1], scaled[2])
 
 
 def compile_topology(site: Site) -> Topology:
@@ -150,19 +167,25 @@ def compile_topology(site: Site) -> Topology:
     nodes = _index_nodes(site.nodes)
     evses = _index_evses(site.evses, nodes)
     shape = shape_key(site.nodes)
-    limited = {node_id: (current, power) for node_id, _, current, power in shape}
+    limited = {node_id: (current, power, mixes) for node_id, _, current, power, mixes in shape}
     order = tuple(sorted(nodes))
     own: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
     row_node: list[str] = []
     row_phase: list[int] = []
+    own_mixes: dict[str, list[tuple[int, MixWeights]]] = {}
     for node_id in order:
         own[node_id] = ([], [], [], [])
-        current, power = limited[node_id]
+        current, power, mixes = limited[node_id]
         kinds = [*(range(3) if current else ()), *((POWER,) if power else ())]
         for phase in kinds:
             own[node_id][phase].append(len(row_node))
             row_node.append(node_id)
             row_phase.append(phase)
+        own_mixes[node_id] = []
+        for weights in mixes:
+            own_mixes[node_id].append((len(row_node), weights))
+            row_node.append(node_id)
+            row_phase.append(MIX)
     ancestors = {node_id: tuple(_path_to_root(node_id, nodes)) for node_id in order}
     node_index = {node_id: k for k, node_id in enumerate(order)}
     pairs = [(node_index[n], node_index[a]) for n in order for a in ancestors[n]]
@@ -172,12 +195,16 @@ def compile_topology(site: Site) -> Topology:
         node_ids=order,
         row_node=tuple(row_node),
         row_phase=tuple(row_phase),
+        mix_rows={n: tuple(m for a in path for m in own_mixes[a]) for n, path in ancestors.items()},
         phase_rows={
             n: (_on_path(own, path, 0), _on_path(own, path, 1), _on_path(own, path, 2))
             for n, path in ancestors.items()
         },
         power_rows={n: _on_path(own, path, POWER) for n, path in ancestors.items()},
-        node_rows={n: tuple(r for k in (0, 1, 2, POWER) for r in own[n][k]) for n in order},
+        node_rows={
+            n: (*(r for k in (0, 1, 2, POWER) for r in own[n][k]), *(r for r, _ in own_mixes[n]))
+            for n in order
+        },
         ancestors=ancestors,
         parent_of={node_id: nodes[node_id].parent_id for node_id in order},
         bottom_up=tuple(sorted(order, key=lambda n: (-len(ancestors[n]), n))),

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.model import NO_LOAD, Evse, Node, Site
-from optimizer.topology import POWER, Column, Ints64, Topology, compile_topology
+from optimizer.topology import MIX, MIX_SCALE, POWER, Column, Ints64, Topology, compile_topology
 
 PHASE_NAMES = ("L1", "L2", "L3")
-__all__ = ["PHASE_NAMES", "POWER", "Column", "Row", "SiteTree", "build_tree", "to_ma"]
+__all__ = ["MIX", "PHASE_NAMES", "POWER", "Column", "Row", "SiteTree", "build_tree", "to_ma"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +34,14 @@ class Row:
     source: str
     capacity_ma: int
     voltage_v: float
+    mix_index: int = 0
 
     @property
     def label(self) -> str:
-        kind = "power" if self.phase == POWER else PHASE_NAMES[self.phase]
+        if self.phase == MIX:
+            kind = f"mix{self.mix_index}"
+        else:
+            kind = "power" if self.phase == POWER else PHASE_NAMES[self.phase]
         return f"node:{self.node_id}:{kind}:{self.source}"
 
 
@@ -137,4 +141,12 @@ def _node_rows(node: Node, non_ev_load_a: tuple[float, float, float]) -> list[Ro
         value_w, source = min(powers)
         phase_amps = value_w / node.nominal_voltage_v - sum(non_ev_load_a)
         rows.append(Row(node.node_id, POWER, source, to_ma(phase_amps), node.nominal_voltage_v))
+    mixes = [(mix, lim.source) for lim in node.limits for mix in lim.mixes]
+    for index, (mix, source) in enumerate(mixes):
+        left_a = mix.max_current_a - sum(
+            w * a for w, a in zip(mix.weights, non_ev_load_a, strict=True)
+        )
+        # Weights are in thousandths (rounded up), so is the capacity: mA x 1000.
+        capacity = to_ma(left_a * MIX_SCALE)
+        rows.append(Row(node.node_id, MIX, source, capacity, node.nominal_voltage_v, index))
     return rows
