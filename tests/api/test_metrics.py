@@ -1,0 +1,71 @@
+"""/metrics in the Prometheus text format, read back with prometheus_client's own parser."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from localctl.api.metrics import TrafficCounters
+from localctl.relay.events import FrameRelayed, OwnCallFailed, Side
+from localctl.relay.frames import MessageType
+from tests.api.conftest import Operated
+from tests.e2e.test_closed_loop import eventually
+
+
+async def scrape(operated: Operated) -> dict[str, list[Sample]]:
+    response = await operated.http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {f.name: f.samples for f in text_string_to_metric_families(response.text)}
+
+
+async def test_metrics_come_from_the_running_site(operated: Operated) -> None:
+    await eventually(lambda: min(operated.site.limits_a()) > 10)
+    metrics = await scrape(operated)
+    relayed = {
+        (s.labels["action"], s.labels["direction"], s.labels["type"]): s.value
+        for s in metrics["localctl_messages"]
+    }
+    assert relayed[("BootNotification", "station->csms", "CALL")] == 2
+    assert relayed[("MeterValues", "csms->station", "CALLRESULT")] >= 1
+    latency = [s for s in metrics["localctl_relayed_call_seconds"] if s.name.endswith("_count")]
+    assert latency and latency[0].labels["direction"] == "station->csms" and latency[0].value > 0
+    own = {s.labels["action"] for s in metrics["localctl_own_calls"]}
+    assert "SetChargingProfile" in own
+    limits = {s.labels["evse"]: s for s in metrics["localctl_evse_limit_amperes"]}
+    assert limits["a"].value > 10
+    assert limits["a"].labels["bound_by"].startswith("node:main:L1:fuse")
+    headroom = {s.labels["phase"] for s in metrics["localctl_node_headroom_amperes"]}
+    assert headroom == {"L1", "L2", "L3"}
+    queues = {
+        (s.labels["station"], s.labels["destination"]) for s in metrics["localctl_queue_depth"]
+    }
+    assert ("CP-201", "station") in queues
+    assert metrics["localctl_input_age_seconds"][0].value < 1.0
+    assert metrics["localctl_non_compliant_evses"][0].value == 0
+    assert metrics["localctl_stations_connected"][0].value == 2
+    assert "localctl_outbox_backlog" not in metrics  # no outbox in the service yet
+
+
+async def test_a_station_that_ignores_its_limit_shows_as_non_compliant(operated: Operated) -> None:
+    await eventually(lambda: min(operated.site.limits_a()) > 10)
+    operated.site.a_ignores_limit_at_a = 32.0
+    loop = operated.controller.loop
+    assert loop is not None
+    await eventually(lambda: bool(loop.compliance.flagged))
+    metrics = await scrape(operated)
+    assert metrics["localctl_non_compliant_evses"][0].value >= 1
+
+
+def test_latency_is_bucketed_by_the_calling_side() -> None:
+    now = [0.0]
+    traffic = TrafficCounters(lambda: now[0])
+    traffic.observe("CP", FrameRelayed(Side.CSMS, MessageType.CALL, "Reset", "m1", {}))
+    now[0] = 0.03
+    traffic.observe("CP", FrameRelayed(Side.STATION, MessageType.CALLRESULT, "Reset", "m1", {}))
+    traffic.observe("CP", FrameRelayed(Side.STATION, MessageType.CALLRESULT, "Reset", "zz", {}))
+    assert traffic.latency_counts["csms->station"][3] == 1  # 25 ms < 30 ms <= 50 ms
+    assert traffic.latency_sum_s["csms->station"] == 0.03
+    assert traffic.messages[("Reset", "station->csms", "CALLRESULT")] == 2
+    traffic.observe("CP", OwnCallFailed("lc-1", "SetChargingProfile", "Timeout", ""))
+    assert traffic.own_calls[("SetChargingProfile", "Timeout")] == 1
