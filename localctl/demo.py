@@ -5,7 +5,8 @@ eight EVSEs on four stations (1.6 and 2.0.1). A stub CSMS stands upstream; the s
 EVs (1- and 3-phase, with reaction delays and tapering batteries), a base load following the
 time of day and an SDM630 grid meter served over Modbus TCP are simulated; the controller is
 the real one. Every two seconds the demo prints each phase's current against its fuse and what
-each EVSE may draw and why. Ctrl-C stops everything cleanly.
+each EVSE may draw and why; the dashboard's URL (with a token made for this run) is printed
+at the start. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from localctl.config.api import ApiConfig
 from localctl.config.loader import load_config
 from localctl.config.model import LocalctlConfig
 from localctl.service import Controller
@@ -35,32 +42,59 @@ DEMO_CONFIG = Path(__file__).resolve().parent.parent / "site-configs" / "demo.ya
 _DISPLAY_INTERVAL_S = 2.0
 
 
+@dataclass
+class RunningDemo:
+    controller: Controller
+    site: SimSite
+    dashboard_url: str
+    """with the API token in its fragment (never sent to the server, never logged)"""
+
+
+@contextlib.asynccontextmanager
+async def demo_site(
+    seed: int = 1, config_path: Path = DEMO_CONFIG, api_listen: str = "127.0.0.1:0"
+) -> AsyncIterator[RunningDemo]:
+    """The simulated site with the real controller and its dashboard, running until exit."""
+    config = load_config(config_path)
+    rng = random.Random(seed)
+    token = secrets.token_urlsafe(18)
+    async with StubCsms() as csms:
+        site = _site(config, rng)
+        stop = asyncio.Event()
+        try:
+            meter_ports = await site.start_meters()
+            controller = Controller(_local(config, csms.url, meter_ports, api_listen, token))
+            running = asyncio.create_task(controller.run(stop))
+            await controller.started.wait()
+            assert controller.api is not None
+            await site.connect(f"ws://127.0.0.1:{controller.relay.port}/ocpp")
+            url = f"{controller.api.url}/dashboard/#token={token}"
+            async with asyncio.TaskGroup() as tasks:
+                simulation = tasks.create_task(site.run())
+                try:
+                    yield RunningDemo(controller, site, url)
+                finally:
+                    simulation.cancel()
+                    stop.set()
+            await running
+        finally:
+            await site.aclose()
+
+
 async def run_demo(
     duration_s: float | None = None, seed: int = 1, config_path: Path = DEMO_CONFIG
 ) -> int:
     _quiet_logs()
     stop = _stop_event(duration_s)
-    config = load_config(config_path)
-    rng = random.Random(seed)
-    async with StubCsms() as csms:
-        site = _site(config, rng)
-        try:
-            meter_ports = await site.start_meters()
-            controller = Controller(_local(config, csms.url, meter_ports))
-            running = asyncio.create_task(controller.run(stop))
-            await controller.started.wait()
-            url = f"ws://127.0.0.1:{controller.relay.port}/ocpp"
-            print(f"controller listening on {url}/<station-id>; CSMS {csms.url}; Ctrl-C stops")
-            await site.connect(url)
-            async with asyncio.TaskGroup() as tasks:
-                simulation = tasks.create_task(site.run())
-                display = tasks.create_task(_display(site, controller))
-                await stop.wait()
-                simulation.cancel()
-                display.cancel()
-            await running
-        finally:
-            await site.aclose()
+    async with demo_site(seed, config_path) as demo:
+        relay = f"ws://127.0.0.1:{demo.controller.relay.port}/ocpp"
+        print(f"controller listening on {relay}/<station-id>; Ctrl-C stops")
+        print(f"dashboard: {demo.dashboard_url}", flush=True)
+        display = asyncio.create_task(_display(demo.site, demo.controller))
+        await stop.wait()
+        display.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await display
     print("demo stopped")
     return 0
 
@@ -75,16 +109,19 @@ def _site(config: LocalctlConfig, rng: random.Random) -> SimSite:
     return SimSite(config, "ws://unused", rng=rng, arrivals=arrivals, settings=settings)
 
 
-def _local(config: LocalctlConfig, csms_url: str, meter_ports: dict[str, int]) -> LocalctlConfig:
+def _local(
+    config: LocalctlConfig, csms_url: str, meter_ports: dict[str, int], api_listen: str, token: str
+) -> LocalctlConfig:
     """The demo's configuration with loopback ports chosen now: any free port for stations,
-    the stub CSMS upstream, and the simulated meters where they came up."""
+    the stub CSMS upstream, the simulated meters where they came up, and the dashboard."""
     relay = config.relay.model_copy(update={"listen": "127.0.0.1:0", "upstream_url": csms_url})
     meters = tuple(
         meter.model_copy(update={"port": meter_ports.get(meter.node_id, meter.port)})
         for meter in config.inputs.modbus_meters
     )
     inputs = config.inputs.model_copy(update={"modbus_meters": meters})
-    return config.model_copy(update={"relay": relay, "inputs": inputs})
+    api = ApiConfig(listen=api_listen, token=SecretStr(token), history_interval_s=2.0)
+    return config.model_copy(update={"relay": relay, "inputs": inputs, "api": api})
 
 
 async def _display(site: SimSite, controller: Controller) -> None:

@@ -28,7 +28,9 @@ class ApiConfig(ListenAddress):
         description="environment variable holding the bearer token when `token` is null",
     )
     event_log_size: int = Field(
-        1000, ge=10, description="operator-visible events kept in memory; the oldest make room (count)"
+        1000,
+        ge=10,
+        description="operator-visible events kept in memory; the oldest make room (count)",
     )
     history_s: float = Field(
         3600.0, gt=0, description="how far back the dashboard chart's history goes (s)"
