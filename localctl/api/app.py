@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -16,12 +16,17 @@ from localctl.api.remote import StationOfflineError
 from localctl.api.routes_control import control_router
 from localctl.api.routes_state import state_router
 from localctl.api.routes_stations import stations_router
+from localctl.api.schemas import ErrorOut
 from localctl.api.views import NotFoundError
 
 if TYPE_CHECKING:
     from localctl.api.service import OperatorApi
 
 API_PREFIX = "/api/v1"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
+    404: {"model": ErrorOut, "description": "no such node, EVSE, station or limit"},
+}
 
 
 def create_app(api: OperatorApi, token: str) -> FastAPI:
@@ -35,8 +40,12 @@ def create_app(api: OperatorApi, token: str) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     secured = [Depends(BearerAuth(token))]
-    for router in (state_router(api), control_router(api), stations_router(api)):
-        app.include_router(router, prefix=API_PREFIX, dependencies=secured)
+    for router in (state_router(api), control_router(api)):
+        app.include_router(router, prefix=API_PREFIX, dependencies=secured, responses=_ERRORS)
+    stations = {**_ERRORS, 409: {"model": ErrorOut, "description": "the station is offline"}}
+    app.include_router(
+        stations_router(api), prefix=API_PREFIX, dependencies=secured, responses=stations
+    )
     _errors(app)
 
     @app.get("/metrics", dependencies=secured, include_in_schema=False)

@@ -18,6 +18,10 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorOut(Body):
+    detail: Any = Field(description="what was wrong: a message, or the validation errors")
+
+
 # -- state -------------------------------------------------------------------------------------
 
 
@@ -161,6 +165,17 @@ class HistoryOut(Body):
 
 
 class NodeLimitIn(Body):
+    # the schema says what the validator below checks: at least one limit that is a number
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "number"}}}
+                for name in ("current_a", "power_w")
+            ]
+        },
+    )
+
     node_id: str | None = Field(None, description="null: the root of the site")
     current_a: float | None = Field(None, ge=0, le=100_000, description="per phase (A)")
     power_w: float | None = Field(None, ge=0, le=1e9, description="total (W)")
