@@ -15,6 +15,7 @@ that the root and many circuits bind. Times are the best of several runs of the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -109,17 +110,21 @@ def solver(instance: Instance, options: Options) -> Callable[[], object]:
     return lambda: allocate(instance.site, instance.sessions, 4000.0, options)
 
 
-def steady_cycles_s(instance: Instance, repeat: int) -> list[float]:
+def steady_cycles_s(instance: Instance, repeat: int) -> tuple[list[float], str]:
     """CPU time of each of ``repeat`` cycles, each fed the state of the one before (after
-    two warm-up cycles): how the control loop calls ``allocate``."""
+    two warm-up cycles): how the control loop calls ``allocate``. Also a digest of the
+    last cycle's limits and reasons, so that two versions can be shown to agree."""
     state = AllocatorState()
     times = []
+    answer = ""
     for cycle in range(repeat + 2):
         start = time.process_time()
-        state = allocate(instance.site, instance.sessions, 4000.0, Options(), state).state
+        allocation = allocate(instance.site, instance.sessions, 4000.0, Options(), state)
         if cycle >= 2:
             times.append(time.process_time() - start)
-    return times
+        state = allocation.state
+        answer = repr([(e.evse_id, e.limit_a, e.bound_by) for e in allocation.evses])
+    return times, hashlib.sha256(answer.encode()).hexdigest()[:16]
 
 
 def best_time_s(action: Callable[[], object], repeat: int) -> float:
@@ -418,10 +423,13 @@ def _worker(size: int, minimum_a: float, repeat: int) -> None:
     """Subprocess side of --compare: print the steady-cycle CPU times as JSON."""
     instance = random_instance(size, random.Random(size), minimum_a)
     package = str(Path(sys.modules["optimizer"].__file__ or "").parent.parent)
-    print(json.dumps({"package_root": package, "times_s": steady_cycles_s(instance, repeat)}))
+    times, digest = steady_cycles_s(instance, repeat)
+    print(json.dumps({"package_root": package, "times_s": times, "digest": digest}))
 
 
-def _run_worker(pythonpath: str, size: int, minimum_a: float, repeat: int) -> list[float]:
+def _run_worker(
+    pythonpath: str, size: int, minimum_a: float, repeat: int
+) -> tuple[list[float], str]:
     command = [sys.executable, "-m", "benchmarks.optimizer_bench", "--worker"]
     command += [str(size), str(minimum_a), str(repeat)]
     root = pythonpath.split(os.pathsep, maxsplit=1)[0]
@@ -437,8 +445,7 @@ def _run_worker(pythonpath: str, size: int, minimum_a: float, repeat: int) -> li
     answer = json.loads(output)
     if Path(answer["package_root"]).resolve() != Path(root).resolve():
         raise RuntimeError(f"timed the optimizer in {answer['package_root']}, not in {root}")
-    times: list[float] = answer["times_s"]
-    return times
+    return list(answer["times_s"]), str(answer["digest"])
 
 
 def compare_table(revision: str, sizes: Sequence[int], rounds: int, repeat: int) -> None:
@@ -453,19 +460,22 @@ def compare_table(revision: str, sizes: Sequence[int], rounds: int, repeat: int)
             f"\n## Old ({revision[:10]}) against new: CPU ms per steady-state cycle, median over "
             f"{rounds} alternating rounds of {repeat} cycles (range of round medians)\n"
         )
-        print("| EVSEs | minimums | old | new | new / old |")
-        print("|---:|---:|---:|---:|---:|")
+        print("| EVSEs | minimums | old | new | new / old | same limits and reasons |")
+        print("|---:|---:|---:|---:|---:|---|")
         for size in sizes:
             for minimum_a in (0.0, 6.0):
                 medians: dict[str, list[float]] = {"old": [], "new": []}
+                digests = set()
                 for _ in range(rounds):
                     for name, path in paths.items():
-                        times = _run_worker(path, size, minimum_a, repeat)
+                        times, digest = _run_worker(path, size, minimum_a, repeat)
                         medians[name].append(statistics.median(times) * 1000)
+                        digests.add(digest)
                 old, new = (statistics.median(medians[k]) for k in ("old", "new"))
                 print(
                     f"| {size:,} | {minimum_a:.0f} A | {old:.1f} ({_span(medians['old'])}) "
-                    f"| {new:.1f} ({_span(medians['new'])}) | {new / old:.2f} |"
+                    f"| {new:.1f} ({_span(medians['new'])}) | {new / old:.2f} "
+                    f"| {'yes' if len(digests) == 1 else 'NO'} |"
                 )
 
 

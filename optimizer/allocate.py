@@ -74,15 +74,16 @@ def make_plans(
 ) -> list[SessionPlan]:
     """One plan per session, sorted by evse_id (the order everything else follows)."""
     previous = {entry.evse_id: entry for entry in state.evses}
+    evses = tree.evses
     by_evse: dict[str, Session] = {}
     for session in sessions:
-        if session.evse_id not in tree.evses:
+        if session.evse_id not in evses:
             raise InvalidInputError(f"session at unknown evse {session.evse_id!r}")
         if session.evse_id in by_evse:
             raise InvalidInputError(f"two sessions at evse {session.evse_id!r}")
         by_evse[session.evse_id] = session
     order = sorted(by_evse)
-    pairs = [(tree.evses[evse_id], by_evse[evse_id]) for evse_id in order]
+    pairs = [(evses[evse_id], by_evse[evse_id]) for evse_id in order]
     voltages = [tree.voltage_v[evse.node_id] for evse, _ in pairs]
     prior = [previous.get(evse_id) for evse_id in order]
     return plan_sessions(pairs, prior, voltages, options, now_s)

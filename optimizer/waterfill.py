@@ -42,6 +42,7 @@ def fill_waterfill(problem: Problem, room: Floats, members: Ints) -> tuple[Float
     cols = local[problem.entry_col[in_class]]
     coefs = problem.entry_coef[in_class]
     bounds = Members(problem.lower_a[members], problem.upper_a[members], problem.weight[members])
+    events = Events.sorted(rows, cols, coefs, bounds)
     upper = bounds.upper
     value = bounds.lower.copy()
     binding = np.full(members.shape[0], OWN_CAP, dtype=np.intp)
@@ -53,12 +54,14 @@ def fill_waterfill(problem: Problem, room: Floats, members: Ints) -> tuple[Float
             # Members on no limited row at all: only their own caps stop them.
             value[~frozen] = upper[~frozen]
             break
-        levels = _fill_levels(rows[active], cols[active], coefs[active], bounds, room)
+        rows_now, cols_now = rows[active], cols[active]
+        lowest_load = coefs[active] * bounds.lower[cols_now]
+        base = np.asarray(np.bincount(rows_now, lowest_load, room.shape[0]), dtype=np.float64)
+        levels = _fill_levels(events.of(active), base, room)
         finite = np.flatnonzero(np.isfinite(levels))
         if finite.shape[0] == 0:
             value[~frozen] = upper[~frozen]
             break
-        rows_now, cols_now = rows[active], cols[active]
         freeze_rows, freeze_cols = _first_filled(levels, rows_now, cols_now, frozen.shape[0])
         value[freeze_cols] = bounds.at_level(freeze_cols, levels[freeze_rows])
         at_cap = value[freeze_cols] >= upper[freeze_cols] - TOLERANCE_A
@@ -69,6 +72,37 @@ def fill_waterfill(problem: Problem, room: Floats, members: Ints) -> tuple[Float
             rows[frozen_mask], coefs[frozen_mask] * value[cols[frozen_mask]], room.shape[0]
         )
     return value, binding
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Events:
+    """Every entry's two breakpoints (its member starts rising, stops at its cap), sorted by
+    row then level once per class: a round keeps the active ones, which stay in order, so
+    it needs no sort of its own and gets the very order a fresh stable sort would give."""
+
+    entry: Ints
+    row: Ints
+    level: Floats
+    slope: Floats
+
+    @staticmethod
+    def sorted(rows: Ints, cols: Ints, coefs: Floats, bounds: Members) -> Events:
+        lower, upper, weight = bounds.lower, bounds.upper, bounds.weight
+        slope = coefs * weight[cols]
+        entry = np.arange(rows.shape[0], dtype=np.intp)
+        event_row = np.concatenate((rows, rows))
+        event_level = np.concatenate((lower[cols] / weight[cols], upper[cols] / weight[cols]))
+        order = np.lexsort((event_level, event_row))
+        return Events(
+            entry=np.concatenate((entry, entry))[order],
+            row=event_row[order],
+            level=event_level[order],
+            slope=np.concatenate((slope, -slope))[order],
+        )
+
+    def of(self, active: NDArray[np.bool_]) -> Events:
+        keep = active[self.entry]
+        return Events(self.entry[keep], self.row[keep], self.level[keep], self.slope[keep])
 
 
 def _first_filled(levels: Floats, rows: Ints, cols: Ints, member_count: int) -> tuple[Ints, Ints]:
@@ -90,19 +124,15 @@ def _first_filled(levels: Floats, rows: Ints, cols: Ints, member_count: int) -> 
     return rows[settled], cols[settled]
 
 
-def _fill_levels(rows: Ints, cols: Ints, coefs: Floats, bounds: Members, room: Floats) -> Floats:
-    """Per row, the level t at which its load reaches its room (inf if it never does)."""
+def _fill_levels(events: Events, base: Floats, room: Floats) -> Floats:
+    """Per row, the level t at which its load reaches its room (inf if it never does).
+
+    ``base`` is each row's load with every active member at its lower bound.
+    """
     row_count = room.shape[0]
-    lower, upper, weight = bounds.lower, bounds.upper, bounds.weight
     levels = np.full(row_count, np.inf)
-    base = np.bincount(rows, coefs * lower[cols], row_count)
-    present = np.bincount(rows, minlength=row_count) > 0
-    slope = coefs * weight[cols]
-    event_row = np.concatenate((rows, rows))
-    event_level = np.concatenate((lower[cols] / weight[cols], upper[cols] / weight[cols]))
-    event_slope = np.concatenate((slope, -slope))
-    order = np.lexsort((event_level, event_row))
-    event_row, event_level, event_slope = event_row[order], event_level[order], event_slope[order]
+    present = np.bincount(events.row, minlength=row_count) > 0
+    event_row, event_level, event_slope = events.row, events.level, events.slope
     starts_mask = np.ones(event_row.shape[0], dtype=bool)
     starts_mask[1:] = event_row[1:] != event_row[:-1]
     segment = np.cumsum(starts_mask) - 1
