@@ -30,6 +30,16 @@ _READ_HOLDING = 3
 _READ_INPUT = 4
 
 
+def _raise_dropped_cancellation() -> None:
+    """pymodbus waits for an answer with asyncio.wait_for, which on Python 3.11 returns the
+    answer and drops a cancellation of the caller that arrives in the same loop iteration
+    (CPython gh-86296, fixed in 3.12): the poller would then poll on after being cancelled,
+    and whatever waits for it would wait forever. Raise the cancellation it dropped."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class ModbusLinkError(Exception):
     """The device could not be reached, did not answer in time, or answered an error."""
 
@@ -63,6 +73,7 @@ class TcpRegisterClient:
                 connected = bool(await self._client.connect())
         except (TimeoutError, OSError, ModbusException) as exc:
             raise ModbusLinkError(f"connect failed: {exc!r}") from exc
+        _raise_dropped_cancellation()
         if not connected:
             raise ModbusLinkError("connect failed")
 
@@ -75,6 +86,7 @@ class TcpRegisterClient:
             raise ModbusLinkError(f"no answer within {self._timeout_s} s") from exc
         except (ModbusException, OSError) as exc:
             raise ModbusLinkError(f"read failed: {exc}") from exc
+        _raise_dropped_cancellation()
         if response.isError():
             raise ModbusResponseError(function_code, int(response.exception_code))
         words = tuple(int(word) for word in response.registers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -111,3 +113,20 @@ async def test_register_server_on_port_0_asks_its_handler() -> None:
     finally:
         client.close()
         await server.close()
+
+
+async def test_a_cancellation_dropped_during_a_read_is_raised_after_it(
+    client: TcpRegisterClient,
+) -> None:
+    async def read_after_a_dropped_cancellation() -> tuple[int, ...]:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        # dropped, as Python 3.11's asyncio.wait_for inside pymodbus does when the answer and
+        # the cancellation arrive together
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(1)
+        return await client.read_registers(3, 100, 3)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(read_after_a_dropped_cancellation())
