@@ -39,6 +39,7 @@ class NodeOut(Body):
     limits: list[NodeLimitOut]
     measured_current_a: list[float] | None = Field(description="its meter, when it has one")
     meter_age_s: float | None
+    ev_draw_a: list[float] = Field(description="what the EVSEs below it draw, as stations report")
     non_ev_load_a: list[float] = Field(description="what the optimizer counted as non-EV load")
     ev_load_a: list[float] = Field(description="EV allocation below it, worst case per phase")
     headroom_a: list[float | None] = Field(description="per phase; null: not limited")

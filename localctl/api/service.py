@@ -74,6 +74,7 @@ class OperatorApi:
             (self.config.listen_host, self.config.listen_port), reuse_port=False
         )
         self._socket.setblocking(False)
+        log.info("operator API on %s/api/v1, dashboard on %s/dashboard/", self.url, self.url)
         if not self.config.loopback_only:
             log.warning(
                 "operator API on %s without TLS: the bearer token crosses the network in clear; "

@@ -100,6 +100,7 @@ class Views:
             limits=limits,
             measured_current_a=_round(meter.reading.current_a) if meter and meter.reading else None,
             meter_age_s=None if meter is None or meter.age_s is None else round(meter.age_s, 2),
+            ev_draw_a=self._ev_draw_below(node_id),
             non_ev_load_a=_round(model.non_ev_load_a) if model else ZERO,
             ev_load_a=_round(headroom.ev_load_a) if headroom else ZERO,
             headroom_a=[None if h is None else round(h, 2) for h in headroom.headroom_a]
@@ -107,6 +108,14 @@ class Views:
             else [None, None, None],
             headroom_w=headroom.headroom_w if headroom else None,
         )
+
+    def _ev_draw_below(self, node_id: str) -> list[float]:
+        draws = self._c.registry.ev_draw_a() if self._c.registry else {}
+        total = [0.0, 0.0, 0.0]
+        for evse in self.site_config.evses:
+            if evse.id in draws and node_id in self.site_config.ancestors(evse.node):
+                total = [t + d for t, d in zip(total, draws[evse.id], strict=True)]
+        return _round(total)
 
     def _optimizer_node(self, node_id: str) -> tuple[Node | None, NodeHeadroom | None]:
         report = self._c.loop.last if self._c.loop else None

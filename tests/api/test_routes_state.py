@@ -25,6 +25,7 @@ async def test_the_site_tree_shows_measured_current_limits_and_headroom(operated
     a, b = operated.site.limits_a()
     # the worst-case EV load on L1 is both EVSEs; headroom is what is left after non-EV load
     assert main["ev_load_a"][0] >= a + b - 0.2
+    assert main["ev_draw_a"][1] > 0  # EVSE a draws on L2 too; b only on L1
     assert main["headroom_a"][0] is not None and main["headroom_a"][0] >= -0.1
     assert site["stations_connected"] == 2
 

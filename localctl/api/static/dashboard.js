@@ -72,14 +72,14 @@ function drawSite(site) {
   tree.replaceChildren(...site.nodes.map((node) => {
     depth[node.id] = node.parent === null ? 0 : depth[node.parent] + 1;
     const limit = lowestCurrentLimit(node);
-    const load = node.measured_current_a || node.ev_load_a;
+    const load = node.measured_current_a || node.ev_draw_a;
     const sources = node.limits.map((l) => l.source).join(", ");
     const headroom = node.headroom_a.map((h) => (h === null ? "–" : h.toFixed(1))).join(" / ");
     return el("div", { class: "node", style: `--depth:${depth[node.id]}`, "data-node": node.id },
       el("div", {}, el("span", { class: "node-name" }, `${node.id} `),
         el("span", { class: "node-limits" },
           `${node.kind} · limits: ${sources} · headroom ${headroom} A` +
-          (node.measured_current_a ? ` · meter ${node.meter_age_s.toFixed(1)} s old` : " · EV allocation"))),
+          (node.measured_current_a ? ` · meter ${node.meter_age_s.toFixed(1)} s old` : " · EV draw (no meter)"))),
       ...[0, 1, 2].map((p) => phaseBar(node, p, load[p], limit && limit[p])));
   }));
 }
