@@ -21,7 +21,7 @@ from http import HTTPStatus
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidHandshake, InvalidStatus
@@ -31,6 +31,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from localctl.config.model import RelayConfig
+from localctl.io.direct import DirectClientConnection, DirectServerConnection
 from localctl.io.station_link import EventListener, StationLink, StationUnavailableError
 from localctl.relay.events import Side
 from localctl.relay.frames import JsonObject
@@ -56,7 +57,8 @@ class _Handshake:
     """What process_request learned, for select_subprotocol and the connection handler."""
 
     station_id: str
-    upstream: ClientConnection | None  # None: no common subprotocol; close after the handshake
+    # None: no common subprotocol; close after the handshake
+    upstream: DirectClientConnection | None
 
 
 class RelayServer:
@@ -105,6 +107,7 @@ class RelayServer:
             ping_interval=self._config.ping_interval_s,
             ping_timeout=self._config.ping_timeout_s,
             server_header=None,
+            create_connection=DirectServerConnection,
         )
         self._sweeper = asyncio.create_task(self._sweep_timeouts(), name="relay-timeouts")
 
@@ -228,9 +231,9 @@ class RelayServer:
 
     async def _open_upstream(
         self, raw_segment: str, subprotocols: list[str], station_headers: Headers
-    ) -> ClientConnection:
+    ) -> DirectClientConnection:
         url = f"{self._config.upstream_url}/{raw_segment}"
-        return await connect(
+        upstream = await connect(
             url,
             subprotocols=[Subprotocol(p) for p in subprotocols],
             compression="deflate" if self._config.compression else None,
@@ -241,7 +244,10 @@ class RelayServer:
             # The CSMS sees the station's own User-Agent, as on a direct connection.
             user_agent_header=station_headers.get("User-Agent"),
             proxy=None,
+            create_connection=DirectClientConnection,
         )
+        assert isinstance(upstream, DirectClientConnection)
+        return upstream
 
     def _select_subprotocol(
         self, connection: ServerConnection, subprotocols: Sequence[Subprotocol]
@@ -254,6 +260,7 @@ class RelayServer:
     # -- connection ---------------------------------------------------------------------------
 
     async def _handle(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, DirectServerConnection), "start() passes the factory"
         handshake = self._handshakes.pop(connection)
         upstream = handshake.upstream
         if upstream is None or upstream.subprotocol is None:
@@ -295,7 +302,7 @@ class RelayServer:
             await asyncio.sleep(_TIMEOUT_SWEEP_INTERVAL_S)
             for link in list(self._links.values()):
                 if link.tick():
-                    await link.flush()
+                    link.flush()
             await self._drop_abandoned_handshakes()
             self._freeze_settled_objects()
 

@@ -1,22 +1,25 @@
 """One station's two sockets, pumped through its RelaySession.
 
-The station socket and the upstream socket each get a reader task; every message read goes
-into the session and whatever the session wants sent is written at once. When either socket
-closes, the other is closed too (OCPP 2.0.1 part 4, 6.3) and the controller's own calls still
-waiting fail with `StationUnavailableError`.
+Every message either socket receives goes into the session as soon as it is complete, inside
+the transport's callback, and whatever the session then wants sent is written at once: no
+reader task, no queue and no task switch per frame (see `localctl.io.direct`). When either
+socket closes, the other is closed too (OCPP 2.0.1 part 4, 6.3) and the controller's own calls
+still waiting fail with `StationUnavailableError`. A socket whose write buffer fills up stops
+the relay from reading its peer until it drains.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from functools import partial
 
-from websockets.asyncio.connection import Connection
-from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
+from localctl.io.direct import DirectConnection, Message
 from localctl.relay.events import (
     FrameRelayed,
     LinkClosed,
@@ -61,8 +64,8 @@ class StationLink:
     def __init__(
         self,
         session: RelaySession,
-        station_socket: Connection,
-        upstream_socket: Connection,
+        station_socket: DirectConnection,
+        upstream_socket: DirectConnection,
         clock: Callable[[], float],
         listener: EventListener | None = None,
     ) -> None:
@@ -77,11 +80,20 @@ class StationLink:
     async def run(self) -> None:
         """Relay until either socket closes, then close the other one."""
         self._notify(LinkOpened(self.session.version))
+        closings = {
+            asyncio.ensure_future(socket.wait_closed()): side
+            for side, socket in self._sockets.items()
+        }
         try:
-            async with asyncio.TaskGroup() as tasks:
-                for side in Side:
-                    tasks.create_task(self._pump(side))
+            for side, socket in self._sockets.items():
+                socket.on_flow = partial(self._hold_peer, side)
+                socket.deliver_to(partial(self._receive, side))
+            done, _ = await asyncio.wait(closings, return_when=asyncio.FIRST_COMPLETED)
+            await self._close_other(closings[done.pop()])
+            await asyncio.wait(closings)
         finally:
+            for closing in closings:
+                closing.cancel()
             self.session.connection_lost()
             self._dispatch_events()
             for future in self._own_calls.values():
@@ -110,7 +122,7 @@ class StationLink:
         )
         future: asyncio.Future[JsonObject] = asyncio.get_running_loop().create_future()
         self._own_calls[message_id] = future
-        await self.flush()
+        self.flush()
         try:
             return await future
         finally:
@@ -130,15 +142,12 @@ class StationLink:
         self.session.tick(now_s)
         return True
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
         """Write what the session wants sent, then hand its events on."""
         for outgoing in self.session.data_to_send():
-            socket = self._sockets[outgoing.destination]
-            try:
-                await socket.send(outgoing.text)
-            except ConnectionClosed:
-                # The socket's own reader ends the link; the peer never saw this frame, and
-                # with the link closing it will resend it as OCPP-J requires after reconnecting.
+            if not self._sockets[outgoing.destination].send_now(outgoing.text):
+                # The link is closing; the peer never saw this frame, and as OCPP-J requires
+                # it will resend its own unanswered call after reconnecting.
                 log.warning(
                     "frame not sent, %s socket closed",
                     outgoing.destination.value,
@@ -146,16 +155,25 @@ class StationLink:
                 )
         self._dispatch_events()
 
-    async def _pump(self, side: Side) -> None:
-        socket = self._sockets[side]
+    def _receive(self, side: Side, message: Message) -> None:
         try:
-            async for message in socket:
-                self.session.receive(side, message, self._clock())
-                await self.flush()
-        except ConnectionClosed:
-            pass
-        finally:
-            await self._close_other(side)
+            self.session.receive(side, message, self._clock())
+            self.flush()
+        except Exception:  # a bug of ours must not take the transport down with it
+            log.exception("relaying a frame failed", extra={"station_id": self.station_id})
+
+    def is_reading(self, side: Side) -> bool:
+        """False while the relay holds `side` back because its peer's write buffer is full."""
+        return self._sockets[side].transport.is_reading()
+
+    def _hold_peer(self, side: Side, write_buffer_full: bool) -> None:
+        """Stop reading the peer that feeds `side` while `side` cannot take more."""
+        transport = self._sockets[side.other].transport
+        with contextlib.suppress(RuntimeError):  # the peer's transport is already closed
+            if write_buffer_full:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
 
     async def _close_other(self, closed_side: Side) -> None:
         """OCPP 2.0.1 part 4, 6.3: a lost socket closes its counterpart, with the same code
