@@ -41,3 +41,13 @@ def test_every_version_lists_its_actions() -> None:
     assert "TransactionEvent" in actions_of(OcppVersion.V201)
     assert "TransactionEvent" not in actions_of(OcppVersion.V16)
     assert len(actions_of(OcppVersion.V201)) == 64
+
+
+def test_violations_name_the_place_and_timestamps_must_be_date_times(
+    schemas: SchemaRegistry,
+) -> None:
+    meter = {"connectorId": 1, "meterValue": [{"timestamp": "yesterday", "sampledValue": []}]}
+    violation = schemas.validate(OcppVersion.V16, "MeterValues", meter, is_response=False)
+    assert violation is not None and violation.fault is Fault.PROPERTY_VIOLATION
+    assert violation.description.startswith("MeterValues: meterValue/0/timestamp: ")
+    assert "date-time" in violation.description
