@@ -7,8 +7,9 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -72,7 +73,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     config = _config_from_args(args)
-    return asyncio.run(_serve(config))
+    return run_on_fastest_loop(_serve(config))
+
+
+def run_on_fastest_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run `main` on uvloop where it is installed (a dependency except on Windows), else on
+    asyncio's own loop. Most of what relaying a frame costs beyond the relay's own logic is
+    event-loop work (readiness, reads, writes), which uvloop does in C."""
+    try:
+        import uvloop  # optional: not built for Windows
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def _config_from_args(args: argparse.Namespace) -> LocalctlConfig:
@@ -142,13 +155,13 @@ def _demo(args: argparse.Namespace) -> int:
     if args.relay_only:
         from localctl.demo_relay import run_relay_demo
 
-        relay_exit: int = asyncio.run(
+        relay_exit: int = run_on_fastest_loop(
             run_relay_demo(station_count=args.stations, duration_s=args.duration_s)
         )
         return relay_exit
     from localctl.demo import run_demo
 
-    exit_code: int = asyncio.run(run_demo(duration_s=args.duration_s))
+    exit_code: int = run_on_fastest_loop(run_demo(duration_s=args.duration_s))
     return exit_code
 
 
