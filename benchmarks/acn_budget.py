@@ -33,9 +33,10 @@ SUBSETS = tuple(s for s in itertools.product((0.0, 1.0), repeat=3) if any(s))
 BISECTION_STEPS = 36
 # Budgets stay this far (relative) inside each limit: the margin absorbs float noise.
 SAFETY = 1e-7
-# Simplex grid resolution for ``inner_mixes``: 6 gives 28 directions (and about 30 facets;
-# 12 gives 91 directions, 126 facets, and LPs four times as large for a few tenths of a point).
-MIX_STEPS = 6
+# Simplex grid resolution for ``inner_mixes``: 12 gives 91 directions and 126 facets. 6 gives
+# 28 directions and 36 facets, LPs about a third the size and runs twice as fast, and
+# delivered 0.01 to 0.05 point less at 10, 20 and 25 kW (the same at 30 kW).
+MIX_STEPS = 12
 
 
 class BoxCheck:

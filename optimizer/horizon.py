@@ -7,7 +7,7 @@ Rules of this file:
   needs and its current within its cap. It maximises the energy delivered by departure,
   earlier energy worth up to ``1 + EARLY_BONUS`` times later energy: vehicles that come
   later compete for what is left, so energy deferred is energy at risk.
-- Time blocks double in length after the first few periods (1, 1, 1, 1, 2, 2, 4, 4, ...
+- Time blocks double in length after the first hour of periods (12 x 1, then 2, 2, 4, 4, ...
   periods): the first period is what is applied; the far future only needs to be roughly
   right, and this keeps the LP at a few hundred variables for a day-long horizon.
 - The plan is not applied as such. Its first-period currents become each session's weight
@@ -39,7 +39,9 @@ from optimizer.model import Options
 
 EARLY_BONUS = 1.0
 MIN_WEIGHT_A = 0.001  # keeps every weight positive (a level still raises everyone)
-FIRST_SINGLE_PERIODS = 4
+# The first hour of 5-minute periods is planned period by period (4 cost 0.05 point at
+# 30 kW in the ACN replay); the far future in doubling blocks.
+FIRST_SINGLE_PERIODS = 12
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -54,7 +56,7 @@ class Stays:
 
 
 def blocks(periods: int) -> Ints:
-    """Block lengths in periods, covering ``periods``: 1, 1, 1, 1, 2, 2, 4, 4, 8, ..."""
+    """Block lengths in periods, covering ``periods``: 12 x 1, then 2, 2, 4, 4, 8, ..."""
     lengths: list[int] = []
     size = 1
     while sum(lengths) < periods:
@@ -112,7 +114,10 @@ def _variables(count: int, block_count: int) -> Ints:
 
 
 def _block_rows(problem: Problem, count: int, block_count: int) -> coo_array:
-    """Every tree row once per block, on that block's variables."""
+    """Every tree row once per block, on that block's variables. A session leaving within a
+    block counts at its full current for the whole block: counting only its average load
+    there (a more optimistic future) delivered less in the replay, 91.94 % against 92.15 %
+    at 30 kW, as did planning with 70 % of today's capacity later on (90.85 %)."""
     entries = problem.entry_row.shape[0]
     block = np.repeat(np.arange(block_count, dtype=np.intp), entries)
     return coo_array(

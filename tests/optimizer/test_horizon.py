@@ -32,7 +32,7 @@ def _bus(amps: float, count: int, *mixes: PhaseMix) -> Site:
 
 
 def test_blocks_double_after_the_first_periods_and_cover_the_stay() -> None:
-    assert blocks(12).tolist() == [1, 1, 1, 1, 2, 2, 4]
+    assert blocks(20).tolist() == [1] * 12 + [2, 2, 4]
     assert sum(blocks(288).tolist()) >= 288
     assert periods_left(None, 0.0, 300.0, 3600.0) == 12
     assert periods_left(650.0, 0.0, 300.0, 3600.0) == 3
