@@ -131,18 +131,34 @@ def _equal_groups(grid: Grid, value_a: Floats, value_ma: Milliamps) -> list[Step
     order = np.lexsort((step, micro_a, priority))
     changes = (np.diff(priority[order]) != 0) | (np.diff(micro_a[order]) != 0)
     changes |= np.diff(step[order]) != 0
-    by_col = np.argsort(grid.entry_col, kind="stable")
-    starts = np.searchsorted(grid.entry_col[by_col], np.arange(value_a.shape[0] + 1))
+    parts = np.split(order, np.flatnonzero(changes) + 1)
+    rows, extra_ma, bounds = _group_rows(grid, eligible[order], np.cumsum(np.r_[0, changes]))
     return [
-        _step_group(grid, eligible[part], by_col, starts)
-        for part in np.split(order, np.flatnonzero(changes) + 1)
+        StepGroup(
+            eligible[part],
+            int(priority[part[0]]),
+            rows[bounds[g] : bounds[g + 1]],
+            extra_ma[bounds[g] : bounds[g + 1]],
+        )
+        for g, part in enumerate(parts)
     ]
 
 
-def _step_group(grid: Grid, members: Ints, by_col: Ints, starts: Ints) -> StepGroup:
-    entries = np.concatenate([by_col[starts[c] : starts[c + 1]] for c in members.tolist()])
-    rows, inverse = np.unique(grid.entry_row[entries], return_inverse=True)
-    extra = grid.entry_coef[entries] * grid.step_ma[grid.entry_col[entries]]
-    extra_ma = np.zeros(rows.shape[0], dtype=np.int64)
-    np.add.at(extra_ma, inverse.ravel(), extra)
-    return StepGroup(members, int(grid.priority[members[0]]), rows, extra_ma)
+def _group_rows(grid: Grid, members: Ints, group: Ints) -> tuple[Ints, Milliamps, Ints]:
+    """For all groups at once: the rows each loads and the load one step adds there.
+
+    ``members[k]`` belongs to group ``group[k]``. Returns rows and loads sorted by group
+    then row, and where each group's run starts (one unique over (group, row) keys).
+    """
+    row_count = grid.capacity_ma.shape[0]
+    group_of = np.full(grid.step_ma.shape[0], -1, dtype=np.intp)
+    group_of[members] = group
+    entry_group = group_of[grid.entry_col]
+    keep = entry_group >= 0
+    key = entry_group[keep] * row_count + grid.entry_row[keep]
+    extra = grid.entry_coef[keep] * grid.step_ma[grid.entry_col[keep]]
+    keys, inverse = np.unique(key, return_inverse=True)
+    # Float sums of integers below 2**53 are exact, and bincount is much faster than add.at.
+    sums = np.bincount(inverse.ravel(), extra.astype(np.float64), keys.shape[0])
+    bounds = np.searchsorted(keys // row_count, np.arange(int(group[-1]) + 2))
+    return keys % row_count, sums.astype(np.int64), bounds
