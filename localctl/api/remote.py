@@ -75,6 +75,7 @@ class RemoteStations:
         self._report_timeout_s = report_timeout_s
         self._next_request_id = next_request_id
         self._reports: dict[tuple[str, int], _PendingReport] = {}
+        self._items_per_message: dict[tuple[str, str], int | None] = {}
 
     def version(self, station_id: str) -> OcppVersion:
         link = self._relay.link(station_id)
@@ -149,19 +150,42 @@ class RemoteStations:
 
     async def read_keys(self, station_id: str, keys: tuple[str, ...]) -> list[sc.ParameterResult]:
         version = self.version(station_id)
-        call, unexpressible = sc.read_keys_call(version, keys)
+        max_items = await self._max_items(station_id, version, "GetVariables", len(keys))
+        calls, unexpressible = sc.read_keys_calls(version, keys, max_items)
         results = [sc.ParameterResult(k, sc.NOT_EXPRESSIBLE) for k in unexpressible]
-        try:
-            payload = dict(await self._relay.call(station_id, call.action, call.payload))
-        except OwnCallError as exc:
-            results += sc.failed_call(call, {}, exc.error_code, exc.description)
-        else:
-            results += _read_results(version, call, payload)
+        for call in calls:
+            try:
+                payload = dict(await self._relay.call(station_id, call.action, call.payload))
+            except OwnCallError as exc:
+                results += sc.failed_call(call, {}, exc.error_code, exc.description)
+            else:
+                results += _read_results(version, call, payload)
         self._events.record(
             "config_read", f"read {', '.join(keys)} from {station_id}",
             station_id=station_id, details={"results": [_plain(r) for r in results]},
         )  # fmt: skip
         return results
+
+    async def _max_items(
+        self, station_id: str, version: OcppVersion, action: str, count: int
+    ) -> int | None:
+        """2.0.1: how many variables one `action` may carry (B05.FR.11, B06.FR.05), asked once
+        per connection and only when more than one is to be sent; None: as many as needed."""
+        if version is OcppVersion.V16 or count <= 1:
+            return None
+        if (station_id, action) not in self._items_per_message:
+            call = sc.items_per_message_call(action)
+            try:
+                answer = await self._relay.call(station_id, call.action, call.payload)
+            except OwnCallError:
+                return None
+            self._items_per_message[(station_id, action)] = sc.items_per_message(dict(answer))
+        return self._items_per_message[(station_id, action)]
+
+    def forget(self, station_id: str) -> None:
+        """The station's connection ended: what it said about itself may change."""
+        for key in [k for k in self._items_per_message if k[0] == station_id]:
+            del self._items_per_message[key]
 
     def _log_read(self, result: ConfigRead, what: str) -> None:
         self._events.record(
@@ -188,7 +212,8 @@ class RemoteStations:
         except StationOfflineError:
             results = [sc.ParameterResult(k, "NotConnected", v) for k, v in values.items()]
         else:
-            plan = sc.plan_change(version, values, self._locked)
+            max_items = await self._max_items(station_id, version, "SetVariables", len(values))
+            plan = sc.plan_change(version, values, self._locked, max_items)
             results = list(plan.refused)
             for call in plan.calls:
                 results += await self._send_change(station_id, plan, call, values)

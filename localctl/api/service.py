@@ -156,6 +156,7 @@ class OperatorApi:
                 "station", f"{station_id} connected ({event.version.value})", station_id=station_id
             )
         elif isinstance(event, LinkClosed):
+            self.remote.forget(station_id)
             self.events.record("station", f"{station_id} disconnected", station_id=station_id)
 
     def input_transition(self, transition: InputTransition, meaning: str) -> None:

@@ -132,19 +132,47 @@ def read_all_call(version: OcppVersion, request_id: int) -> Call:
     return Call("GetBaseReport", {"requestId": request_id, "reportBase": "FullInventory"}, ())
 
 
-def read_keys_call(version: OcppVersion, keys: tuple[str, ...]) -> tuple[Call, list[str]]:
-    """The call reading `keys`, and the keys it cannot carry (no 2.0.1 equivalent)."""
+def read_keys_calls(
+    version: OcppVersion, keys: tuple[str, ...], max_items: int | None = None
+) -> tuple[tuple[Call, ...], list[str]]:
+    """The calls reading `keys` (2.0.1: at most `max_items` variables each, B06.FR.05), and
+    the keys no call can carry (no 2.0.1 equivalent)."""
     if version is OcppVersion.V16:
         wanted = tuple(key_for_16(k) for k in keys)
-        return Call("GetConfiguration", {"key": list(wanted)}, wanted), []
-    sent, unexpressible, data = [], [], []
+        return (Call("GetConfiguration", {"key": list(wanted)}, wanted),), []
+    sent: list[tuple[str, JsonObject]] = []
+    unexpressible = []
     for key in keys:
         try:
-            data.append(variable_for_key(key).to_json())
-            sent.append(key)
+            sent.append((key, variable_for_key(key).to_json()))
         except NotExpressibleError:
             unexpressible.append(key)
-    return Call("GetVariables", {"getVariableData": data}, tuple(sent)), unexpressible
+    return _calls("GetVariables", "getVariableData", sent, max_items), unexpressible
+
+
+def items_per_message_call(action: str) -> Call:
+    """2.0.1: how many entries one `action` (SetVariables, GetVariables) may carry."""
+    key = f"DeviceDataCtrlr.ItemsPerMessage[{action}]"
+    return Call("GetVariables", {"getVariableData": [variable_for_key(key).to_json()]}, (key,))
+
+
+def items_per_message(payload: JsonObject) -> int | None:
+    """The answer to `items_per_message_call`; None when the station did not say."""
+    (result,) = get_variables_results(items_per_message_call("SetVariables").keys, payload)
+    value = result.value.strip() if result.value else ""
+    return int(value) if result.status == "Accepted" and value.isdigit() and int(value) else None
+
+
+def _calls(
+    action: str, field_name: str, entries: list[tuple[str, JsonObject]], max_items: int | None
+) -> tuple[Call, ...]:
+    """`entries` (key, entry) in calls of at most `max_items` entries (None: one call)."""
+    step = max_items or len(entries) or 1
+    parts = [entries[i : i + step] for i in range(0, len(entries), step)]
+    return tuple(
+        Call(action, {field_name: [entry for _, entry in part]}, tuple(key for key, _ in part))
+        for part in parts
+    )
 
 
 def configuration_entries(payload: JsonObject) -> tuple[list[ConfigEntry], list[str]]:
@@ -236,11 +264,15 @@ class ReportAssembly:
 
 
 def plan_change(
-    version: OcppVersion, values: Mapping[str, str], locked: Iterable[str]
+    version: OcppVersion,
+    values: Mapping[str, str],
+    locked: Iterable[str],
+    max_items: int | None = None,
 ) -> ChangePlan:
     """The calls that set `values` on one station, and the parameters refused before sending:
     those the CSMS owns (configuration `api.csms_locked_parameters`), those the version cannot
-    name, and a second key naming a variable already in the request."""
+    name, and a second key naming a variable already in the request. 2.0.1: at most
+    `max_items` variables per SetVariables (the station's ItemsPerMessage, B05.FR.11)."""
     locked = tuple(locked)
     refused: list[ParameterResult] = []
     allowed: dict[str, str] = {}
@@ -255,7 +287,7 @@ def plan_change(
             for k, v in allowed.items()
         )
         return ChangePlan(calls, tuple(refused))
-    data: list[JsonObject] = []
+    data: list[tuple[str, JsonObject]] = []
     addresses: dict[VariableAddress, str] = {}
     for key, value in allowed.items():
         try:
@@ -267,9 +299,9 @@ def plan_change(
             refused.append(ParameterResult(key, DUPLICATE, value, f"same as {addresses[address]}"))
             continue
         addresses[address] = key
-        data.append({**address.to_json(), "attributeValue": value})
-    calls = (Call("SetVariables", {"setVariableData": data}, tuple(addresses.values())),)
-    return ChangePlan(calls if data else (), tuple(refused), addresses)
+        data.append((key, {**address.to_json(), "attributeValue": value}))
+    calls = _calls("SetVariables", "setVariableData", data, max_items)
+    return ChangePlan(calls, tuple(refused), addresses)
 
 
 def change_results(

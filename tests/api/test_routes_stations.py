@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from localctl.sim import SimStation201
 from tests.api.conftest import API, Operated
 from tests.e2e.test_closed_loop import eventually
 
@@ -83,6 +84,33 @@ async def test_changing_sampling_on_both_stations_at_once_with_a_result_per_para
     changes = [e for e in log if e["kind"] == "config_change"]
     assert {e["station_id"] for e in changes} == {"CP-16", "CP-201"}
     assert "MeterValueSampleInterval=15 Accepted" in changes[0]["message"]
+
+
+async def test_a_station_taking_two_variables_per_message_gets_them_two_by_two(
+    operated: Operated,
+) -> None:
+    url = f"ws://127.0.0.1:{operated.controller.relay.port}/ocpp"
+    items = {("DeviceDataCtrlr", "ItemsPerMessage"): "2"}
+    async with SimStation201(url, "CP-SMALL", variables=items) as station:
+        await station.boot()
+        values = {
+            "MeterValueSampleInterval": "10",
+            "HeartbeatInterval": "60",  # locked: never sent
+            "ClockAlignedDataInterval": "900",
+            "ConnectionTimeOut": "30",
+        }
+        body = {"station_ids": ["CP-SMALL"], "values": values}
+        results = (await post(operated, "/configuration", body))["results"]["CP-SMALL"]
+        assert by_key(results) == {
+            "HeartbeatInterval": "LockedByCsms",
+            "MeterValueSampleInterval": "Accepted",
+            "ClockAlignedDataInterval": "Accepted",
+            "ConnectionTimeOut": "Accepted",
+        }
+        sent = [p for a, p in station.received if a == "SetVariables"]
+        assert [len(p["setVariableData"]) for p in sent] == [2, 1]  # B05.FR.11
+        asked = [p for a, p in station.received if a == "GetVariables"]
+        assert len(asked) == 1  # ItemsPerMessage, once for the connection
 
 
 async def test_an_offline_station_and_an_unanswered_call_get_their_own_results(

@@ -96,6 +96,37 @@ def test_locked_unnameable_and_duplicate_keys_are_refused_before_sending() -> No
     assert sc.plan_change(V201, {"HeartbeatInterval": "1"}, ["HeartbeatInterval"]).calls == ()
 
 
+def test_no_call_carries_more_variables_than_the_station_takes() -> None:
+    values = {f"Vendor.Setting{i}": str(i) for i in range(5)}
+    plan = sc.plan_change(V201, values, (), max_items=2)  # B05.FR.11
+    assert [len(c.payload["setVariableData"]) for c in plan.calls] == [2, 2, 1]
+    assert [k for c in plan.calls for k in c.keys] == list(values)
+    calls, _ = sc.read_keys_calls(V201, tuple(values), max_items=3)  # B06.FR.05
+    assert [c.keys for c in calls] == [tuple(values)[:3], tuple(values)[3:]]
+    assert len(sc.plan_change(V201, values, ()).calls) == 1  # not known: one call
+
+
+@pytest.mark.parametrize(
+    ("status", "value", "limit"),
+    [("Accepted", "4", 4), ("Accepted", " 4 ", 4), ("Accepted", "0", None),
+     ("Accepted", "many", None), ("UnknownComponent", None, None)],
+)  # fmt: skip
+def test_items_per_message_is_read_from_the_device_model(
+    status: str, value: str | None, limit: int | None
+) -> None:
+    call = sc.items_per_message_call("SetVariables")
+    assert call.payload["getVariableData"] == [
+        {
+            "component": {"name": "DeviceDataCtrlr"},
+            "variable": {"name": "ItemsPerMessage", "instance": "SetVariables"},
+        }
+    ]
+    item = {**call.payload["getVariableData"][0], "attributeStatus": status}
+    if value is not None:
+        item["attributeValue"] = value
+    assert sc.items_per_message({"getVariableResult": [item]}) == limit
+
+
 def test_a_call_that_failed_fails_each_of_its_keys() -> None:
     call = sc.Call("SetVariables", {}, ("A.B", "C.D"))
     assert [r.status for r in sc.failed_call(call, {"A.B": "1"}, "Timeout", "30 s")] == [
@@ -113,7 +144,7 @@ def test_get_configuration_and_get_variables_answers() -> None:
     )
     assert entries == [sc.ConfigEntry("HeartbeatInterval", "300", False)]
     assert unknown == ["Nope"]
-    call, unexpressible = sc.read_keys_call(V201, ("MeterValueSampleInterval", "bad key"))
+    (call,), unexpressible = sc.read_keys_calls(V201, ("MeterValueSampleInterval", "bad key"))
     assert call.payload == {"getVariableData": [TX_INTERVAL]}
     assert unexpressible == ["bad key"]
     answer = {
