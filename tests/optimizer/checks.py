@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from optimizer import Allocation, Site
+from optimizer import Allocation, EvseAllocation, Session, Site
 
 TOLERANCE_A = 1e-9
 
@@ -50,3 +51,28 @@ def overloads(site: Site, allocation: Allocation) -> list[str]:
 def effective_minimum_a(min_current_a: float, step_a: float | None) -> float:
     step = step_a or 0.1
     return math.ceil(round(min_current_a / step, 6)) * step
+
+
+def lower_class_overreach(
+    site: Site, sessions: Sequence[Session], allocation: Allocation
+) -> list[tuple[EvseAllocation, EvseAllocation]]:
+    """Pairs (bound EVSE, lower-class EVSE above its floor on the limit that bound it)."""
+    priority = {s.evse_id: s.priority for s in sessions}
+    evses = {e.evse_id: e for e in site.evses}
+    found = []
+    for entry in allocation.evses:
+        if not entry.bound_by.startswith("node:") or entry.evse_id not in priority:
+            continue
+        _, node_id, kind, _ = entry.bound_by.split(":")
+        below = subtree_of(site, node_id)
+        for other in allocation.evses:
+            lower = priority.get(other.evse_id, priority[entry.evse_id])
+            if lower >= priority[entry.evse_id] or evses[other.evse_id].node_id not in below:
+                continue
+            if kind[0] == "L" and other.grid_current_a[int(kind[1]) - 1] == 0.0:
+                continue
+            evse = evses[other.evse_id]
+            floor = effective_minimum_a(evse.min_current_a, evse.current_step_a)
+            if other.limit_a > floor + 1e-9:
+                found.append((entry, other))
+    return found

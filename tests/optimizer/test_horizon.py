@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,8 +20,8 @@ from optimizer import (
     allocate,
 )
 from optimizer.horizon import blocks, periods_left
-from tests.optimizer.checks import overloads
-from tests.optimizer.strategies import sites
+from tests.optimizer.checks import lower_class_overreach, overloads
+from tests.optimizer.strategies import instances, sites
 from tests.optimizer.test_allocate import SETTINGS
 
 HORIZON = Options(fairness="horizon", period_s=300.0)
@@ -67,6 +69,21 @@ def test_horizon_sharing_keeps_every_limit_and_treats_identical_sessions_alike(
     allocation = allocate(site, sessions, 0.0, HORIZON)
     assert overloads(site, allocation) == []
     assert len({allocation.evse(t.evse_id).limit_a for t in twins}) == 1
+
+
+@SETTINGS
+@given(instances(), st.integers(0, 2**16))
+def test_horizon_sharing_never_gives_a_lower_class_what_a_higher_class_needed(
+    case: tuple[Site, list[Session]], seed: int
+) -> None:
+    site, sessions = case
+    planned = [
+        dataclasses.replace(s, departure_s=300.0 * (1 + (seed + k) % 9), energy_needed_wh=8e3)
+        for k, s in enumerate(sessions)
+    ]
+    allocation = allocate(site, planned, 0.0, HORIZON)
+    assert overloads(site, allocation) == []
+    assert lower_class_overreach(site, planned, allocation) == []
 
 
 def test_a_phase_mix_is_a_row_of_its_own_kept_exactly_and_named() -> None:
