@@ -147,9 +147,24 @@ class SiteCollector(Collector):
         yield allocation
         yield headroom
         yield flagged
+        yield self._non_compliant_by_station()
         stations = GaugeMetricFamily("localctl_stations_connected", "stations connected")
         stations.add_metric([], len(self._c.relay.station_ids))
         yield stations
+
+    def _non_compliant_by_station(self) -> GaugeMetricFamily:
+        by_station = GaugeMetricFamily(
+            "localctl_non_compliant_station",
+            "1 for each station with an EVSE flagged for drawing over its limit or refusing it",
+            labels=["station", "evse"],
+        )
+        flagged = self._c.loop.compliance.flagged if self._c.loop else {}
+        registry = self._c.registry
+        for station_id, station in sorted(registry.stations.items()) if registry else ():
+            for evse in station.evses.values():
+                if evse.config.id in flagged:
+                    by_station.add_metric([station_id, evse.config.id], 1)
+        return by_station
 
     def _input_ages(self) -> GaugeMetricFamily:
         ages = GaugeMetricFamily(

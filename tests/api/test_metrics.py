@@ -43,6 +43,7 @@ async def test_metrics_come_from_the_running_site(operated: Operated) -> None:
     assert ("CP-201", "station") in queues
     assert metrics["localctl_input_age_seconds"][0].value < 1.0
     assert metrics["localctl_non_compliant_evses"][0].value == 0
+    assert metrics["localctl_non_compliant_station"] == []
     assert metrics["localctl_stations_connected"][0].value == 2
     assert "localctl_outbox_backlog" not in metrics  # no outbox in the service yet
 
@@ -55,6 +56,10 @@ async def test_a_station_that_ignores_its_limit_shows_as_non_compliant(operated:
     await eventually(lambda: bool(loop.compliance.flagged))
     metrics = await scrape(operated)
     assert metrics["localctl_non_compliant_evses"][0].value >= 1
+    stations = {
+        (m.labels["station"], m.labels["evse"]) for m in metrics["localctl_non_compliant_station"]
+    }
+    assert stations == {("CP-16", "a")}
 
 
 def test_latency_is_bucketed_by_the_calling_side() -> None:

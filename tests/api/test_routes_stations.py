@@ -153,10 +153,17 @@ async def test_station_commands_each_with_the_station_s_answer(operated: Operate
     stop = {"transaction_id": site.cp201_transaction_id()}
     stopped = await post(operated, "/stations/CP-201/remote-stop", stop)
     assert (stopped["action"], stopped["status"]) == ("RequestStopTransaction", "Accepted")
+    await eventually(lambda: 1 not in site.cp201.transactions)
+    start = {"evse_id": 1, "id_token": "OPERATOR-1"}
+    started = await post(operated, "/stations/CP-201/remote-start", start)
+    assert (started["action"], started["status"]) == ("RequestStartTransaction", "Accepted")
+    await eventually(lambda: 1 in site.cp201.transactions)
+    again = await post(operated, "/stations/CP-201/remote-start", start)
+    assert again["status"] == "Rejected"  # a transaction runs there now
     not_16 = await post(operated, "/stations/CP-16/trigger", {"message": "TransactionEvent"})
     assert not_16["status"] == "NotExpressible"
     assert ("Reset", {"type": "Soft"}) in site.cp16.received
     commands = [
         e for e in (await operated.http.get(API + "/events")).json() if e["kind"] == "command"
     ]
-    assert len(commands) == 5
+    assert len(commands) == 7
