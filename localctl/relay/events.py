@@ -121,6 +121,40 @@ class LinkClosed:
     """A station's sockets are closed (emitted by the shell, not the core)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PersistRequested:
+    """Offline: store this station CALL durably, then call `RelaySession.persisted`."""
+
+    action: str
+    message_id: str
+    frame_text: str
+    needs_local_transaction_id: bool  # a 1.6 StartTransaction: hand out a local id
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayAnswered:
+    """The CSMS answered a replayed outbox entry: mark it delivered."""
+
+    seq: int
+    action: str
+    result_text: str
+    csms_transaction_id: str | None  # a replayed 1.6 StartTransaction's id from the CSMS
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayAbandoned:
+    """A replayed entry failed every attempt (CALLERROR or no answer); it is given up."""
+
+    seq: int
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFinished:
+    """The backlog is delivered; held CSMS calls go to the station now."""
+
+
 RelayEvent = (
     FrameRelayed
     | OwnCallAnswered
@@ -130,6 +164,10 @@ RelayEvent = (
     | RelayedCallTimedOut
     | ReplyUnmatched
     | HandlerFailed
+    | PersistRequested
+    | ReplayAnswered
+    | ReplayAbandoned
+    | ReplayFinished
 )
 
 LinkEvent = RelayEvent | LinkOpened | LinkClosed

@@ -17,6 +17,7 @@ class Origin(Enum):
 
     PEER = "peer"  # relayed from the other side; its reply is forwarded back
     CONTROLLER = "controller"  # the controller's own; its reply is consumed
+    REPLAY = "replay"  # a stored station call delivered late; its reply goes to the outbox
 
 
 @dataclass(slots=True)

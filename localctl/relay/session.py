@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from localctl.offline.entries import OutboxEntry
 from localctl.relay.errors import LocalProtocolError, PeerProtocolError, error_code_for
 from localctl.relay.events import (
     FrameRelayed,
@@ -25,8 +26,12 @@ from localctl.relay.events import (
     OwnCallAnswered,
     OwnCallFailed,
     PeerFaulted,
+    PersistRequested,
     RelayedCallTimedOut,
     RelayEvent,
+    ReplayAbandoned,
+    ReplayAnswered,
+    ReplayFinished,
     ReplyUnmatched,
     SchemaViolated,
     Side,
@@ -43,9 +48,11 @@ from localctl.relay.frames import (
     encode_call_result,
     parse_frame,
 )
+from localctl.relay.offline import Answer, Persist
 from localctl.relay.policy import TRANSPARENT, Policy, Route
 from localctl.relay.queue import Origin, OutboundCall, SendingQueue
 from localctl.relay.schemas import SchemaRegistry
+from localctl.relay.store_forward import StoreAndForward
 from localctl.relay.versions import OcppVersion
 
 # Calls that timed out are remembered this long (by count) so a late reply still reaches
@@ -87,6 +94,7 @@ class RelaySession:
         policy: Policy = TRANSPARENT,
         options: SessionOptions | None = None,
         new_message_id: Callable[[], str] = own_message_id,
+        store_and_forward: StoreAndForward | None = None,
     ) -> None:
         self.station_id = station_id
         self.version = version
@@ -100,6 +108,7 @@ class RelaySession:
         self._outgoing: list[Outgoing] = []
         self._events: list[RelayEvent] = []
         self._now_s = 0.0
+        self._store = store_and_forward
 
     # -- the shell's side -------------------------------------------------------------------
 
@@ -157,6 +166,8 @@ class RelaySession:
                 continue
             if expired.origin is Origin.CONTROLLER:
                 self._fail_own(expired, "Timeout", f"no answer within {expired.timeout_s} s")
+            elif expired.origin is Origin.REPLAY:
+                self._replay_failed(f"no answer within {expired.timeout_s} s")
             else:
                 self._remember_timed_out(destination, expired)
                 self._events.append(
@@ -166,6 +177,9 @@ class RelaySession:
 
     def next_deadline_s(self) -> float | None:
         deadlines = [q.in_flight.deadline_s for q in self._queues.values() if q.in_flight]
+        store = self._store
+        if store is not None and store.replaying and store.in_flight is None and store.backlog:
+            deadlines.append(store.retry_at_s)
         return min(deadlines, default=None)
 
     def connection_lost(self) -> None:
@@ -209,13 +223,23 @@ class RelaySession:
                 code = error_code_for(violation.fault, self.version)
                 self._send(source, encode_call_error(call.message_id, code, violation.description))
                 return
+        store = self._store
+        if store is not None:
+            if source is Side.STATION and store.answers_locally:
+                self._answer_offline(call, text)
+                return
+            if source is Side.CSMS and store.replaying:  # after the backlog, in order
+                store.held_csms_calls.append((call, text))
+                return
+            if store.ids:
+                call, text = self._with_mapped_transaction_ids(source, call, text)
         route = self._policy.route(source, call.action)
         if route is Route.ANSWER_LOCALLY:
             self._answer_locally(source, call)
             return
         if route is Route.REWRITE:
             call, text = self._rewritten(source, call, text)
-        self._events.append(
+        self._relayed(
             FrameRelayed(source, call.message_type, call.action, call.message_id, call.payload)
         )
         frame = text if isinstance(text, str) else text.decode()
@@ -261,6 +285,8 @@ class RelaySession:
         return rewritten, encode_call(call.message_id, call.action, payload)
 
     def _transmit_ready_calls(self) -> None:
+        if self._store is not None and self._store.replaying:
+            self._pump_replay(self._store)
         for destination, queue in self._queues.items():
             call = queue.next_to_send(self._now_s)
             if call is not None:
@@ -278,15 +304,16 @@ class RelaySession:
         if call.origin is Origin.CONTROLLER:
             self._complete_own(call, reply)
             return
+        if call.origin is Origin.REPLAY:
+            self._replay_answered(reply, text)
+            return
         if isinstance(reply, CallResult) and self._reply_rejected(source, call, reply):
             return
         message_type = (
             reply.message_type if isinstance(reply, CallError) else MessageType.CALLRESULT
         )
         payload = reply.payload if isinstance(reply, CallResult) else reply.error_details
-        self._events.append(
-            FrameRelayed(source, message_type, call.action, call.message_id, payload)
-        )
+        self._relayed(FrameRelayed(source, message_type, call.action, call.message_id, payload))
         self._send(source.other, text if isinstance(text, str) else text.decode())
 
     def _reply_rejected(self, source: Side, call: OutboundCall, reply: CallResult) -> bool:
@@ -355,6 +382,149 @@ class RelaySession:
         else:
             self._send(source.other, text if isinstance(text, str) else text.decode())
 
+    # -- store and forward (see localctl.relay.store_forward) --------------------------------
+
+    def upstream_lost(self) -> None:
+        """The CSMS socket is gone but the station stays: its calls are answered here now,
+        including those it sent that the CSMS never answered."""
+        store = self._require_store()
+        store.lose_upstream()
+        for call in self._queues[Side.CSMS].drain():
+            if call.origin is Origin.CONTROLLER:
+                self._fail_own(call, "ConnectionLost", "the CSMS connection closed")
+            elif call.origin is Origin.PEER:
+                frame = parse_frame(call.text, self.version)
+                assert isinstance(frame, Call), "only calls wait in a sending queue"
+                self._answer_offline(frame, call.text, already_reported=True)
+        self._transmit_ready_calls()
+
+    def upstream_restored(
+        self, pending: Sequence[OutboxEntry], known_transaction_ids: Mapping[str, str]
+    ) -> None:
+        """A CSMS socket is up again: deliver `pending` (the station's undelivered entries, in
+        order) before anything else, then the CSMS's calls held meanwhile."""
+        self._require_store().restore_upstream(pending, known_transaction_ids)
+        self._transmit_ready_calls()
+
+    def persisted(
+        self, message_id: str, entry: OutboxEntry, local_transaction_id: int | None
+    ) -> None:
+        """The shell stored a `PersistRequested` call durably: now the station is answered."""
+        store = self._require_store()
+        call = store.awaiting_persist.pop(message_id, None)
+        if call is None:
+            return
+        self._answer_station(call, store.responder.answer_after_persist(call, local_transaction_id))
+        if store.upstream_up:  # stored during replay: it goes after the backlog
+            store.replaying = True
+            store.add_to_backlog([entry])
+        self._transmit_ready_calls()
+
+    def persist_failed(self, message_id: str, reason: str) -> None:
+        """Nothing was stored: the station gets an error and, not answered, sends it again."""
+        call = self._require_store().awaiting_persist.pop(message_id, None)
+        if call is not None:
+            description = f"{call.action} could not be stored: {reason}"
+            self._send(Side.STATION, encode_call_error(message_id, "InternalError", description))
+
+    def _require_store(self) -> StoreAndForward:
+        if self._store is None:
+            raise LocalProtocolError("this session has no store and forward")
+        return self._store
+
+    def _answer_offline(
+        self, call: Call, text: str | bytes, *, already_reported: bool = False
+    ) -> None:
+        store = self._require_store()
+        if not already_reported:
+            self._relayed(
+                FrameRelayed(
+                    Side.STATION, call.message_type, call.action, call.message_id, call.payload
+                )
+            )
+        decision = store.responder.decide(call, store.wall_clock())
+        if isinstance(decision, Answer):
+            self._answer_station(call, decision.payload)
+        elif isinstance(decision, Persist):
+            store.awaiting_persist[call.message_id] = call
+            frame = text if isinstance(text, str) else text.decode()
+            self._events.append(
+                PersistRequested(
+                    call.action, call.message_id, frame, decision.needs_local_transaction_id
+                )
+            )
+        else:
+            error = encode_call_error(call.message_id, decision.error_code, decision.description)
+            self._send(Side.STATION, error)
+
+    def _answer_station(self, call: Call, payload: JsonObject) -> None:
+        """Answer in the CSMS's place; listeners hear it as the CSMS's answer."""
+        self._send(Side.STATION, encode_call_result(call.message_id, payload))
+        self._relayed(
+            FrameRelayed(Side.CSMS, MessageType.CALLRESULT, call.action, call.message_id, payload)
+        )
+
+    def _pump_replay(self, store: StoreAndForward) -> None:
+        queue = self._queues[Side.CSMS]
+        if len(queue) == 0:
+            entry = store.next_entry(self._now_s)
+            if entry is not None:
+                timeout_s = self._options.relayed_call_timeout_s
+                frame = self._replay_text(store, entry)
+                queue.enqueue(
+                    OutboundCall(entry.message_id, entry.action, frame, Origin.REPLAY, timeout_s)
+                )
+        if store.backlog_delivered() and not store.awaiting_persist:
+            store.replaying = False
+            self._events.append(ReplayFinished())
+            held, store.held_csms_calls = store.held_csms_calls, []
+            for call, text in held:
+                self._on_call(Side.CSMS, call, text)
+
+    def _replay_text(self, store: StoreAndForward, entry: OutboxEntry) -> str:
+        if not store.ids:
+            return entry.frame_text
+        frame = parse_frame(entry.frame_text, self.version)
+        assert isinstance(frame, Call), "the outbox stores calls"
+        _, text = self._with_mapped_transaction_ids(Side.STATION, frame, entry.frame_text)
+        return text if isinstance(text, str) else text.decode()
+
+    def _replay_answered(self, reply: CallResult | CallError, text: str | bytes) -> None:
+        store = self._require_store()
+        if isinstance(reply, CallError):
+            self._replay_failed(f"{reply.error_code}: {reply.error_description}")
+            return
+        entry = store.settle()
+        csms_id = None
+        transaction_id = reply.payload.get("transactionId")
+        local_id = entry.local_transaction_id
+        if entry.action == "StartTransaction" and local_id and isinstance(transaction_id, int):
+            csms_id = str(transaction_id)
+            store.ids.learn(local_id, csms_id)
+        result_text = text if isinstance(text, str) else text.decode()
+        self._events.append(ReplayAnswered(entry.seq, entry.action, result_text, csms_id))
+
+    def _replay_failed(self, reason: str) -> None:
+        store = self._require_store()
+        entry = store.in_flight
+        if entry is not None and not store.retry_later(self._now_s):
+            store.settle()
+            self._events.append(ReplayAbandoned(entry.seq, entry.action, reason))
+
+    def _with_mapped_transaction_ids(
+        self, source: Side, call: Call, text: str | bytes
+    ) -> tuple[Call, str | bytes]:
+        """1.6: the station keeps using an offline local transactionId; the CSMS knows its own."""
+        ids = self._require_store().ids
+        if source is Side.STATION:
+            payload = ids.towards_csms(call.action, call.payload)
+        else:
+            payload = ids.towards_station(call.action, call.payload)
+        if payload is None:
+            return call, text
+        mapped = Call(call.message_id, call.action, payload, call.message_type)
+        return mapped, encode_call(call.message_id, call.action, payload)
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _send(self, destination: Side, text: str) -> None:
@@ -362,6 +532,11 @@ class RelaySession:
 
     def _fail_own(self, call: OutboundCall, error_code: str, description: str) -> None:
         self._events.append(OwnCallFailed(call.message_id, call.action, error_code, description))
+
+    def _relayed(self, event: FrameRelayed) -> None:
+        self._events.append(event)
+        if self._store is not None:
+            self._store.responder.observe(event)
 
     def _remember_timed_out(self, destination: Side, call: OutboundCall) -> None:
         self._timed_out[(destination, call.message_id)] = call

@@ -19,7 +19,7 @@ from localctl.relay.events import (
     Side,
 )
 from localctl.relay.frames import MessageType
-from localctl.relay.policy import LocalAnswer, Policy, Route
+from localctl.relay.policy import TRANSPARENT, LocalAnswer, Policy, Route
 from localctl.relay.schemas import SchemaRegistry
 from localctl.relay.session import RelaySession, SessionOptions, own_message_id
 from localctl.relay.versions import OcppVersion
@@ -45,7 +45,7 @@ def make_session(
         schemas,
         options=SessionOptions(strict=strict, relayed_call_timeout_s=30, own_call_timeout_s=10),
         new_message_id=lambda: next(ids),
-        **({"policy": policy} if policy else {}),
+        policy=policy or TRANSPARENT,
     )
 
 
