@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import sys
@@ -18,6 +19,7 @@ from localctl.config.loader import ConfigError, load_config
 from localctl.config.model import LocalctlConfig, RelayConfig
 from localctl.config.reference import reference_markdown
 from localctl.logs import configure_logging
+from localctl.security.passwords import hash_password, password_problem
 from localctl.service import Controller
 
 log = logging.getLogger("localctl")
@@ -60,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         "config-reference", help="print every configuration key with its default and meaning"
     )
     reference.set_defaults(command=_config_reference)
+
+    hashing = commands.add_parser(
+        "hash-password",
+        help="read a station's basic-auth password (prompt, or one line on stdin) and print the "
+        "hash for relay.station_security.stations[].password_hash",
+    )
+    hashing.set_defaults(command=_hash_password)
 
     demo = commands.add_parser(
         "demo", help="the closed loop on a simulated site (site-configs/demo.yaml), on loopback"
@@ -143,6 +152,22 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"{args.file}: valid")
     for line in describe(config):
         print(line)
+    return 0
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("localctl: the two passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem is not None:
+        print(f"localctl: {problem}", file=sys.stderr)
+        return 2
+    print(hash_password(password))
     return 0
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 import orjson
 
+from localctl.security.redact import install_redaction
+
 CONTEXT_FIELDS = ("station_id", "message_id", "action", "direction")
 LogFormat = Literal["text", "json"]
 
@@ -50,6 +52,7 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "text") -> No
     handler.setFormatter(JsonFormatter() if log_format == "json" else KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    install_redaction(handler)  # websockets logs the Authorization header at DEBUG
     root.setLevel(level.upper())
     # websockets logs every failed handshake at INFO and above; ours say it with the station id.
     logging.getLogger("websockets").setLevel(logging.WARNING)

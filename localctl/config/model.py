@@ -11,6 +11,7 @@ from localctl.config.base import StrictModel
 from localctl.config.control import ControlConfig
 from localctl.config.inputs import InputsConfig
 from localctl.config.listen import ListenAddress
+from localctl.config.security import StationSecurityConfig, UpstreamSecurityConfig
 from localctl.config.site import SiteConfig, StationConfig, check_stations
 from localctl.inputs.mqtt.config import MqttConfig
 
@@ -69,6 +70,15 @@ class RelayConfig(ListenAddress):
         "connection (the usual case after a silent network loss) or reject the new one (HTTP 409)",
     )
     log_traffic: bool = Field(False, description="log every relayed frame at INFO level")
+    station_security: StationSecurityConfig | None = Field(
+        None,
+        description="how stations authenticate (security profiles 1-3); null: they do not "
+        "(only for a trusted network; `check-config` warns)",
+    )
+    upstream_security: UpstreamSecurityConfig = Field(
+        default_factory=UpstreamSecurityConfig,
+        description="the controller's own credentials and TLS settings towards the CSMS",
+    )
 
     @field_validator("upstream_url")
     @classmethod

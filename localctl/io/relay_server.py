@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from localctl.relay.policy import TRANSPARENT, Policy
 from localctl.relay.schemas import SchemaRegistry
 from localctl.relay.session import RelaySession, SessionOptions, own_message_id
 from localctl.relay.versions import OcppVersion
+from localctl.security.relay_gate import RelaySecurity
 
 log = logging.getLogger("localctl.relay")
 
@@ -73,8 +75,10 @@ class RelayServer:
         new_message_id: Callable[[], str] = own_message_id,
         listener: EventListener | None = None,
         policy_for: Callable[[str, OcppVersion], Policy] | None = None,
+        security: RelaySecurity | None = None,
     ) -> None:
         self._config = config
+        self.security = security or RelaySecurity(config, clock=clock)
         self._policy_for = policy_for
         self._schemas = schemas
         self._clock = clock
@@ -108,6 +112,7 @@ class RelayServer:
             ping_timeout=self._config.ping_timeout_s,
             server_header=None,
             create_connection=DirectServerConnection,
+            ssl=self.security.server_ssl,
         )
         self._sweeper = asyncio.create_task(self._sweep_timeouts(), name="relay-timeouts")
 
@@ -182,6 +187,9 @@ class RelayServer:
         if allowed is not None and station_id not in allowed:
             # OCPP 2.0.1 part 4, 3.1.2: an unknown identity gets HTTP 404.
             return connection.respond(HTTPStatus.NOT_FOUND, "unknown station identity\n")
+        refusal = await self.security.admit(connection, station_id, request)
+        if refusal is not None:
+            return refusal
         refusal = await self._make_room_for(connection, station_id)
         if refusal is not None:
             return refusal
@@ -198,6 +206,16 @@ class RelayServer:
                 "CSMS refused %s with HTTP %s", station_id, status, extra={"station_id": station_id}
             )
             return connection.respond(status, f"refused upstream with HTTP {status}\n")
+        except ssl.SSLCertVerificationError as exc:
+            # A00.FR.310/311 (the controller is the station here): no relaying to an
+            # unverified CSMS.
+            log.error(
+                "the CSMS certificate does not verify for %s: %s",
+                station_id,
+                exc.verify_message,
+                extra={"station_id": station_id},
+            )
+            return connection.respond(HTTPStatus.BAD_GATEWAY, "CSMS certificate not trusted\n")
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             log.warning(
                 "cannot reach the CSMS for %s: %r",
@@ -245,6 +263,7 @@ class RelayServer:
             user_agent_header=station_headers.get("User-Agent"),
             proxy=None,
             create_connection=DirectClientConnection,
+            **self.security.upstream_options(unquote(raw_segment)),
         )
         assert isinstance(upstream, DirectClientConnection)
         return upstream
