@@ -5,7 +5,10 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
+from websockets.http11 import Response
 from websockets.typing import Subprotocol
 
 from localctl.io.relay_server import RelayServer
@@ -72,3 +75,11 @@ async def exchange(station: ClientConnection, csms_socket: Any, frame: str) -> s
     reply = await station.recv()
     assert isinstance(reply, str)
     return reply
+
+
+async def refused(relay: RelayServer, station_id: str, **options: Any) -> Response:
+    """The HTTP answer refusing a station's handshake (fails the test if it is accepted)."""
+    with pytest.raises(InvalidStatus) as refusal:
+        async with connect_station(relay, station_id, **options):
+            pass
+    return refusal.value.response
