@@ -18,6 +18,7 @@ from localctl.config.describe import describe
 from localctl.config.loader import ConfigError, load_config
 from localctl.config.model import LocalctlConfig, RelayConfig
 from localctl.config.reference import reference_markdown
+from localctl.config.weaknesses import weaknesses
 from localctl.logs import configure_logging
 from localctl.security.passwords import hash_password, password_problem
 from localctl.service import Controller
@@ -121,6 +122,9 @@ async def _serve(config: LocalctlConfig) -> int:
     logging.getLogger("localctl.traffic").setLevel(traffic_level)
     controller = Controller(config)
     stop = _stop_on_signals()
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        reload = controller.relay.security.certificates.reload_all
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
     running = asyncio.create_task(controller.run(stop))
     started = asyncio.create_task(controller.started.wait())
     await asyncio.wait([running, started], return_when=asyncio.FIRST_COMPLETED)
@@ -128,7 +132,10 @@ async def _serve(config: LocalctlConfig) -> int:
         host = config.relay.listen_host
         port = controller.relay.port
         upstream = config.relay.upstream_url
-        log.info("listening for stations on ws://%s:%d/, relaying to %s", host, port, upstream)
+        scheme = "ws" if controller.relay.security.server_ssl is None else "wss"
+        log.info(
+            "listening for stations on %s://%s:%d/, relaying to %s", scheme, host, port, upstream
+        )
     started.cancel()
     try:
         await running
@@ -152,6 +159,8 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"{args.file}: valid")
     for line in describe(config):
         print(line)
+    for weakness in weaknesses(config):
+        print(f"warning: {weakness}")
     return 0
 
 

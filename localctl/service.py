@@ -164,6 +164,9 @@ class Controller:
             workers.append(self.loop.run())
         if self.identity_client is not None:
             workers.append(self.identity_client.run())
+        security = self.relay.security
+        if security.certificates.chains:  # reload renewed certificates without a restart
+            workers.append(security.certificates.run(security.check_interval_s))
         return workers
 
     def _policy_for(self, station_id: str, version: OcppVersion) -> Policy:

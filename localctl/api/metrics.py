@@ -78,6 +78,7 @@ class SiteCollector(Collector):
         yield self._queue_depths()
         yield from self._control_metrics()
         yield self._input_ages()
+        yield self._auth_failures()
 
     def _traffic_metrics(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
         messages = CounterMetricFamily(
@@ -165,6 +166,16 @@ class SiteCollector(Collector):
                 if evse.config.id in flagged:
                     by_station.add_metric([station_id, evse.config.id], 1)
         return by_station
+
+    def _auth_failures(self) -> CounterMetricFamily:
+        """Station handshakes refused by authentication, by reason (localctl.security)."""
+        failures = CounterMetricFamily(
+            "localctl_station_auth_failures", "station handshakes refused", labels=["reason"]
+        )
+        authenticator = self._c.relay.security.authenticator
+        for reason, count in sorted(authenticator.failures.items() if authenticator else ()):
+            failures.add_metric([reason], count)
+        return failures
 
     def _input_ages(self) -> GaugeMetricFamily:
         ages = GaugeMetricFamily(

@@ -13,7 +13,7 @@ import socket
 from collections.abc import Generator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry
@@ -28,6 +28,7 @@ from localctl.api.schemas import HistorySample
 from localctl.api.views import Views
 from localctl.config.api import ApiConfig
 from localctl.relay.events import FrameRelayed, LinkClosed, LinkEvent, LinkOpened
+from localctl.security.tls import OCPP_TLS12_CIPHERS
 from localctl.site.state import InputTransition
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class OperatorApi:
         )
         self._socket.setblocking(False)
         log.info("operator API on %s/api/v1, dashboard on %s/dashboard/", self.url, self.url)
-        if not self.config.loopback_only:
+        if not self.config.loopback_only and self.config.tls is None:
             log.warning(
                 "operator API on %s without TLS: the bearer token crosses the network in clear; "
                 "put a TLS proxy in front of it",
@@ -101,7 +102,8 @@ class OperatorApi:
     @property
     def url(self) -> str:
         host = self.config.listen_host
-        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        scheme = "http" if self.config.tls is None else "https"
+        return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
     async def run(self) -> None:
         """Serve until cancelled, then shut the server down cleanly; sample the history."""
@@ -113,7 +115,7 @@ class OperatorApi:
         assert self._socket is not None, "enter the API first"
         config = uvicorn.Config(
             self.app, lifespan="off", log_config=None, access_log=False,
-            timeout_graceful_shutdown=int(_SHUTDOWN_GRACE_S),
+            timeout_graceful_shutdown=int(_SHUTDOWN_GRACE_S), **_tls_options(self.config),
         )  # fmt: skip
         server = _EmbeddedServer(config)
         serving = asyncio.create_task(server.serve(sockets=[self._socket]), name="api-http")
@@ -165,3 +167,14 @@ class OperatorApi:
             "input",
             f"{transition.input_id}: {previous} -> {transition.current.value} ({meaning})",
         )
+
+
+def _tls_options(config: ApiConfig) -> dict[str, Any]:
+    """uvicorn's HTTPS settings: the configured certificate, the OCPP TLS 1.2 suites."""
+    if config.tls is None:
+        return {}
+    return {
+        "ssl_certfile": config.tls.cert_file,
+        "ssl_keyfile": config.tls.key_file,
+        "ssl_ciphers": OCPP_TLS12_CIPHERS,
+    }

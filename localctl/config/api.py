@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from localctl.config.base import StrictModel
 from localctl.config.listen import ListenAddress
+
+
+class ApiTlsConfig(StrictModel):
+    """HTTPS for the operator API (TLS 1.2 or above)."""
+
+    cert_file: Path = Field(description="PEM certificate (chain) of the API (path)")
+    key_file: Path = Field(description="PEM private key of cert_file (path)")
 
 
 class ApiConfig(ListenAddress):
@@ -16,6 +24,11 @@ class ApiConfig(ListenAddress):
         "127.0.0.1:8080",
         description="HOST:PORT of the HTTP API and dashboard (loopback by default; port 0: any "
         "free port)",
+    )
+    tls: ApiTlsConfig | None = Field(
+        None,
+        description="serve HTTPS with this certificate; null: plain HTTP (then keep `listen` on "
+        "loopback or put a TLS proxy in front)",
     )
     token: SecretStr | None = Field(
         None,
@@ -48,13 +61,3 @@ class ApiConfig(ListenAddress):
         description="configuration keys the CSMS owns (1.6 key or 2.0.1 Component.Variable): "
         "local changes to them are refused, per parameter",
     )
-
-    @property
-    def loopback_only(self) -> bool:
-        host = self.listen_host
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False

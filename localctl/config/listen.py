@@ -3,6 +3,8 @@ station-side relay and the operator API."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import field_validator
 
 from localctl.config.base import StrictModel
@@ -28,3 +30,14 @@ class ListenAddress(StrictModel):
     @property
     def listen_port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+    @property
+    def loopback_only(self) -> bool:
+        """Only this machine can connect (the host is localhost or a loopback address)."""
+        host = self.listen_host
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
