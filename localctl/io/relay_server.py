@@ -18,6 +18,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
@@ -33,6 +34,7 @@ from websockets.typing import Subprotocol
 
 from localctl.config.model import RelayConfig
 from localctl.io.direct import DirectClientConnection, DirectServerConnection
+from localctl.io.outage import OutageSettings, UpstreamOpener
 from localctl.io.station_link import EventListener, StationLink, StationUnavailableError
 from localctl.relay.events import Side
 from localctl.relay.frames import JsonObject
@@ -76,8 +78,10 @@ class RelayServer:
         listener: EventListener | None = None,
         policy_for: Callable[[str, OcppVersion], Policy] | None = None,
         security: RelaySecurity | None = None,
+        outage: OutageSettings | None = None,
     ) -> None:
         self._config = config
+        self._outage = outage
         self.security = security or RelaySecurity(config, clock=clock)
         self._policy_for = policy_for
         self._schemas = schemas
@@ -298,8 +302,16 @@ class RelayServer:
             policy=self._policy_for(station_id, version) if self._policy_for else TRANSPARENT,
             options=self._options,
             new_message_id=self._new_message_id,
+            store_and_forward=self._outage.store_and_forward(version) if self._outage else None,
         )
-        link = StationLink(session, connection, upstream, self._clock, self._listener)
+        link = StationLink(
+            session,
+            connection,
+            upstream,
+            self._clock,
+            self._listener,
+            outage=self._outage_for(connection, upstream.subprotocol),
+        )
         self._links[station_id] = link
         self._links_since_freeze += 1
         self._last_link_s = self._clock()
@@ -315,6 +327,19 @@ class RelayServer:
             if self._links.get(station_id) is link:
                 del self._links[station_id]
             log.info("%s disconnected", station_id, extra={"station_id": station_id})
+
+    def _outage_for(
+        self, connection: DirectServerConnection, subprotocol: str
+    ) -> tuple[OutageSettings, UpstreamOpener] | None:
+        """With offline operation, how the link reopens the station's upstream socket."""
+        if self._outage is None or connection.request is None:
+            return None
+        _, raw_segment = _identity(connection.request.path)
+        # Kept before the link drops the handshake's headers: the CSMS sees the station's own
+        # User-Agent on every reconnect, as on a direct connection.
+        agent = connection.request.headers.get("User-Agent")
+        headers = Headers({"User-Agent": agent} if agent else {})
+        return self._outage, partial(self._open_upstream, raw_segment, [subprotocol], headers)
 
     async def _sweep_timeouts(self) -> None:
         while True:

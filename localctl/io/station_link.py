@@ -20,6 +20,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 
 from localctl.io.direct import DirectConnection, Message
+from localctl.io.outage import OutageRider, OutageSettings, UpstreamOpener
 from localctl.relay.events import (
     FrameRelayed,
     LinkClosed,
@@ -68,6 +69,8 @@ class StationLink:
         upstream_socket: DirectConnection,
         clock: Callable[[], float],
         listener: EventListener | None = None,
+        *,
+        outage: tuple[OutageSettings, UpstreamOpener] | None = None,
     ) -> None:
         self.session = session
         self.station_id = session.station_id
@@ -76,21 +79,24 @@ class StationLink:
         self._listener = listener
         self._own_calls: dict[str, asyncio.Future[JsonObject]] = {}
         self.closed = asyncio.Event()
+        # With outage settings the station stays connected when the CSMS goes away.
+        self._outage = (
+            None if outage is None else OutageRider(outage[0], session, outage[1], self.flush)
+        )
 
     async def run(self) -> None:
         """Relay until either socket closes, then close the other one."""
         self._notify(LinkOpened(self.session.version))
-        # The futures themselves, not wait_closed() tasks: two tasks fewer per station.
-        closings = {socket.connection_lost_waiter: side for side, socket in self._sockets.items()}
         try:
-            for side, socket in self._sockets.items():
-                socket.forget_handshake_headers()
-                socket.on_flow = partial(self._hold_peer, side)
-                socket.deliver_to(partial(self._receive, side))
-            done, _ = await asyncio.wait(closings, return_when=asyncio.FIRST_COMPLETED)
-            await self._close_other(closings[done.pop()])
-            await asyncio.wait(closings)
+            if self._outage is not None:  # what a crash or an outage left undelivered goes first
+                await self._outage.restore()
+            for side, socket in list(self._sockets.items()):
+                self._attach(side, socket)
+            while not await self._link_ended():
+                pass
         finally:
+            if self._outage is not None:
+                await self._outage.close()
             self.session.connection_lost()
             self._dispatch_events()
             for future in self._own_calls.values():
@@ -137,6 +143,39 @@ class StationLink:
         if deadline is None or now_s < deadline:
             return False
         self.session.tick(now_s)
+        return True
+
+    def _attach(self, side: Side, socket: DirectConnection) -> None:
+        self._sockets[side] = socket
+        socket.forget_handshake_headers()
+        socket.on_flow = partial(self._hold_peer, side)
+        socket.deliver_to(partial(self._receive, side))
+
+    async def _link_ended(self) -> bool:
+        """Wait until a socket closes; False if the link goes on (a new upstream socket)."""
+        # The futures themselves, not wait_closed() tasks: two tasks fewer per station.
+        closings = {socket.connection_lost_waiter: side for side, socket in self._sockets.items()}
+        done, _ = await asyncio.wait(closings, return_when=asyncio.FIRST_COMPLETED)
+        closed_side = closings[done.pop()]
+        station_gone = self._sockets[Side.STATION].connection_lost_waiter
+        if closed_side is Side.CSMS and self._outage is not None and not station_gone.done():
+            log.warning(
+                "CSMS connection lost (code %s): answering the station locally, storing its "
+                "transaction messages",
+                self._sockets[Side.CSMS].close_code,
+                extra={"station_id": self.station_id},
+            )
+            self.session.upstream_lost()
+            self.flush()
+            upstream = await self._outage.reconnect(station_gone)
+            if upstream is None:
+                return True
+            log.info("CSMS connection restored", extra={"station_id": self.station_id})
+            self._attach(Side.CSMS, upstream)
+            await self._outage.restore()
+            return False
+        await self._close_other(closed_side)
+        await asyncio.wait(closings)
         return True
 
     def flush(self) -> None:
@@ -197,6 +236,8 @@ class StationLink:
             elif isinstance(event, OwnCallFailed):
                 error = OwnCallError(event.action, event.error_code, event.description)
                 self._resolve(event.message_id, error=error)
+            if self._outage is not None:
+                self._outage.on_event(event)
             self._log(event)
             self._notify(event)
 

@@ -167,6 +167,10 @@ class Outbox:
             partial(queries.local_transaction_id, station_id=station_id, csms_id=csms_id)
         )
 
+    async def transaction_map(self, station_id: str) -> dict[str, str]:
+        """Every local id of `station_id` the CSMS has given its own id for: local -> CSMS."""
+        return await self._run(partial(queries.transaction_map, station_id=station_id))
+
     # -- restart state -------------------------------------------------------------------------
 
     async def set(self, key: str, value_json: str) -> None:

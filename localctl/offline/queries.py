@@ -148,6 +148,15 @@ def local_transaction_id(
     return None if row is None else row[0]
 
 
+def transaction_map(connection: sqlite3.Connection, station_id: str) -> dict[str, str]:
+    rows = connection.execute(
+        "SELECT local_id, csms_id FROM transaction_ids"
+        " WHERE station_id = ? AND csms_id IS NOT NULL",
+        (station_id,),
+    ).fetchall()
+    return {str(local_id): str(csms_id) for local_id, csms_id in rows}
+
+
 def next_local_transaction_id(connection: sqlite3.Connection, station_id: str) -> int:
     """The next negative id from the file's counter, recorded as issued to `station_id`.
 

@@ -364,6 +364,10 @@ async def test_transaction_id_map_survives_reopen(tmp_path: Path) -> None:
         assert await second.csms_transaction_id("cs1", local_id) == "4711"
         assert await second.local_transaction_id("cs1", "4711") == local_id
         assert await second.csms_transaction_id("cs2", local_id) is None
+        unmapped = str(await second.next_local_transaction_id("cs1"))
+        assert await second.transaction_map("cs1") == {local_id: "4711"}
+        assert unmapped not in await second.transaction_map("cs1")
+        assert await second.transaction_map("cs2") == {}
     finally:
         await second.close()
 

@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable
 from typing import Protocol
 
+from localctl.backoff import Backoff
 from localctl.inputs.modbus.adapter import (
     ModbusLinkError,
     ModbusResponseError,
@@ -44,24 +45,6 @@ class RegisterClient(Protocol):
     ) -> tuple[int, ...]: ...
 
     def close(self) -> None: ...
-
-
-class Backoff:
-    """Reconnect delays: doubling from min_s up to max_s, each drawn in [delay / 2, delay]."""
-
-    def __init__(self, min_s: float, max_s: float, rng: random.Random) -> None:
-        self._min_s = min_s
-        self._max_s = max_s
-        self._rng = rng
-        self._failures = 0
-
-    def next_delay_s(self) -> float:
-        ceiling_s = min(self._max_s, self._min_s * 2.0 ** min(self._failures, 32))
-        self._failures += 1
-        return self._rng.uniform(ceiling_s / 2, ceiling_s)
-
-    def reset(self) -> None:
-        self._failures = 0
 
 
 def tcp_client_for(config: ModbusMeterConfig) -> RegisterClient:
