@@ -49,6 +49,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.control_bench
 	$(BIN)/python -m benchmarks.outbox_bench
 	$(BIN)/python -m benchmarks.acn_replay
+	$(BIN)/python -m benchmarks.tls_bench
 
 clean:
 	rm -rf $(VENV) $(AMQTT_VENV) .mypy_cache .pytest_cache .ruff_cache

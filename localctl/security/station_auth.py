@@ -30,6 +30,7 @@ from localctl.security.tls import peer_subject
 __all__ = ["Refusal", "StationAuthenticator"]
 
 log = logging.getLogger("localctl.security")
+_PARALLEL_DERIVATIONS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +50,18 @@ class _VerifiedPasswords:
     def __init__(self) -> None:
         self._key = os.urandom(32)
         self._known: dict[str, tuple[str, bytes]] = {}
+        # Each derivation takes 16 MiB, and glibc keeps a thread's arena once it has grown:
+        # a restart storm with the default pool's many threads would add ~100 MiB for good.
+        self._derivations = asyncio.Semaphore(_PARALLEL_DERIVATIONS)
 
     async def check(self, station_id: str, password: str, encoded_hash: str) -> bool:
         tag = hmac.new(self._key, password.encode(), hashlib.sha256).digest()
         known = self._known.get(station_id)
         if known is not None and known[0] == encoded_hash:
             return hmac.compare_digest(known[1], tag)
-        # scrypt holds the GIL-free C code for ~40 ms: off the event loop
-        if not await asyncio.to_thread(verify_password, password, encoded_hash):
-            return False
+        async with self._derivations:  # ~40 ms of C without the GIL: off the event loop
+            if not await asyncio.to_thread(verify_password, password, encoded_hash):
+                return False
         self._known[station_id] = (encoded_hash, tag)
         return True
 
