@@ -8,10 +8,11 @@ import pytest
 
 from localctl.io.relay_server import RelayServer
 from localctl.relay.schemas import SchemaRegistry
-from localctl.security.basic_auth import parse_basic_auth
+from localctl.security.basic_auth import BasicCredentials, parse_basic_auth
 from localctl.security.relay_gate import RelaySecurity
 from localctl.security.upstream import MissingSecretError
 from tests.io.conftest import relay_config
+from tests.io.rawpeers import RawCsms
 from tests.security.conftest import STATION_PASSWORD, Pki
 from tests.security.helpers import basic, connect_station, refused, security
 from tests.security.tls_csms import TlsCsms
@@ -122,3 +123,19 @@ def test_a_missing_password_variable_stops_the_start_naming_it(pki: Pki) -> None
     )
     with pytest.raises(MissingSecretError, match="NOT_SET_HERE"):
         RelaySecurity(config, environ={})
+
+
+async def test_profile_1_upstream_sends_the_controllers_password_over_ws(
+    csms: RawCsms, schemas: SchemaRegistry
+) -> None:
+    config = relay_config(
+        csms.url,
+        station_security=security(None, 1, "CS1"),
+        upstream_security={"default": {"password_env": "CSMS_PASSWORD"}},
+    )
+    async with (
+        RelayServer(config, schemas, security=RelaySecurity(config, environ=ENV)) as relay,
+        connect_station(relay, "CS1", headers=basic("CS1", STATION_PASSWORD)),
+    ):
+        credentials = parse_basic_auth((await csms.connection("CS1")).headers["Authorization"])
+        assert credentials == BasicCredentials("CS1", CONTROLLER_PASSWORD)
