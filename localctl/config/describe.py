@@ -63,8 +63,18 @@ def _inputs(config: LocalctlConfig) -> list[str]:
 
 def _relay(relay: RelayConfig) -> list[str]:
     allowed = "any" if relay.allowed_station_ids is None else ", ".join(relay.allowed_station_ids)
+    security = relay.station_security
+    scheme = "wss" if security is not None and security.tls is not None else "ws"
+    if security is None:
+        checks = "none (stations are not authenticated)"
+    else:
+        listed = ", ".join(f"{s.id}: {s.profile}" for s in security.stations if s.profile)
+        checks = f"profile {security.default_profile} by default" + (
+            f"; {listed}" if listed else ""
+        )
     return [
-        f"relay: ws://{relay.listen}/<station-id> -> {relay.upstream_url}/<station-id>",
+        f"relay: {scheme}://{relay.listen}/<station-id> -> {relay.upstream_url}/<station-id>",
+        f"  station security: {checks}",
         f"  subprotocols: {', '.join(relay.subprotocols)}",
         f"  strict: {relay.strict}; compression: {relay.compression}",
         f"  stations allowed: {allowed}; duplicate connection: {relay.on_duplicate_connection}",

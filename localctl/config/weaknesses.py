@@ -11,7 +11,7 @@ from localctl.config.security import UpstreamCredentialsConfig
 
 
 def weaknesses(config: LocalctlConfig) -> list[str]:
-    found = _station_side(config.relay) + _upstream(config.relay)
+    found = _station_side(config.relay) + _upstream(config.relay) + _no_password(config)
     api = config.api
     if api is not None and api.tls is None and not api.loopback_only:
         found.append(
@@ -62,4 +62,21 @@ def _upstream(relay: RelayConfig) -> list[str]:
             )
         if plain and credentials.cert_file is not None:
             found.append(f"{where}: a client certificate is set but {relay.upstream_url} is ws://")
+    return found
+
+
+def _no_password(config: LocalctlConfig) -> list[str]:
+    """Configured stations that use a password profile but have no hash: always refused."""
+    security = config.relay.station_security
+    if security is None:
+        return []
+    found: list[str] = []
+    for station in config.stations:
+        profile = security.profile_of(station.id)
+        entry = security.station(station.id)
+        if profile != 3 and (entry is None or entry.password_hash is None):
+            found.append(
+                f"station {station.id} uses profile {profile} but has no relay.station_security."
+                "stations[].password_hash: it will be refused"
+            )
     return found

@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from localctl.cli import main
+from localctl.config.loader import load_config
 from localctl.config.model import LocalctlConfig
+from localctl.config.security import StationSecurityConfig
 from localctl.config.weaknesses import weaknesses
 from tests.security.conftest import STATION_HASH
 
@@ -122,3 +124,22 @@ def test_inconsistent_security_sections_are_config_errors(
     error = capsys.readouterr().err
     assert words in error
     assert "hunter2" not in error
+
+
+def test_a_configured_station_without_a_password_hash_is_named(tmp_path: Path) -> None:
+    demo = load_config(Path(__file__).parents[2] / "site-configs" / "demo.yaml")
+    first, *others = (s.id for s in demo.stations)
+    section = StationSecurityConfig.model_validate(
+        {
+            "default_profile": 2,
+            "tls": tls_section() | {"client_ca_file": "ca.pem"},
+            "stations": [
+                {"id": first, "password_hash": STATION_HASH},
+                *({"id": o, "profile": 3 if i == 0 else None} for i, o in enumerate(others)),
+            ],
+        }
+    )
+    relay = demo.relay.model_copy(update={"station_security": section})
+    found = weaknesses(demo.model_copy(update={"relay": relay}))
+    named = [f for f in found if "has no relay.station_security" in f]
+    assert [n.split()[1] for n in named] == others[1:]
