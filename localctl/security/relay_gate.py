@@ -21,7 +21,7 @@ from localctl.config.model import RelayConfig
 from localctl.security.redact import install_redaction
 from localctl.security.reload import CertificateWatcher, WatchedChain
 from localctl.security.station_auth import StationAuthenticator
-from localctl.security.tls import server_context
+from localctl.security.tls import on_handshake_failure, server_context
 from localctl.security.upstream import UpstreamSecurity
 
 __all__ = ["RelaySecurity"]
@@ -55,6 +55,8 @@ class RelaySecurity:
                     tls.client_ca_file if profile_3 else None,
                 )
             )
+        if self.server_ssl is not None and self.authenticator is not None:
+            on_handshake_failure(self.server_ssl, self.authenticator.tls_failed)
         wss = config.upstream_url.startswith("wss://")
         self.upstream = UpstreamSecurity(config.upstream_security, tls=wss, environ=environ)
         chains += self.upstream.chains()

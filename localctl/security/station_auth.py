@@ -97,6 +97,12 @@ class StationAuthenticator:
         )
         return Refusal(status, reason)
 
+    def tls_failed(self, reason: str, detail: str) -> None:
+        """A station's TLS handshake failed (see tls.on_handshake_failure); the peer's address
+        is not known at that layer, so this is counted but not rate-limited."""
+        self.failures[reason] += 1
+        log.warning("refused a station's TLS handshake: %s (%s)", reason, detail)
+
     async def _password_problem(self, station_id: str, authorization: str | None) -> str | None:
         credentials = parse_basic_auth(authorization)
         if credentials is None:

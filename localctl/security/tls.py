@@ -10,12 +10,19 @@ TLS 1.3 suites are all AEAD and stay as OpenSSL sets them. A00.FR.321/424: no TL
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from localctl.config.security import StationTlsConfig, UpstreamCredentialsConfig
 
-__all__ = ["OCPP_TLS12_CIPHERS", "client_context", "peer_subject", "server_context"]
+__all__ = [
+    "OCPP_TLS12_CIPHERS",
+    "client_context",
+    "on_handshake_failure",
+    "peer_subject",
+    "server_context",
+]
 
 OCPP_TLS12_CIPHERS = ":".join(
     (
@@ -58,6 +65,29 @@ def client_context(credentials: UpstreamCredentialsConfig) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def on_handshake_failure(context: ssl.SSLContext, report: Callable[[str, str], None]) -> None:
+    """Call `report(reason, detail)` when a TLS handshake on `context` fails for a reason the
+    peer caused (an untrusted or expired client certificate, no common version or suite).
+    Such stations never reach the HTTP handshake, so this is the only place to count them."""
+
+    class _Reporting(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            try:
+                super().do_handshake()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                raise  # not a failure: the handshake needs more bytes
+            except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                raise  # the peer went away; nothing to blame it for
+            except ssl.SSLCertVerificationError as exc:
+                report("client_certificate", exc.verify_message)  # A00.FR.407
+                raise
+            except ssl.SSLError as exc:
+                report("tls_handshake", exc.reason or str(exc))  # A00.FR.315/322
+                raise
+
+    context.sslobject_class = _Reporting
 
 
 def peer_subject(peercert: Any) -> dict[str, str]:

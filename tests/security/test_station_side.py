@@ -189,6 +189,8 @@ async def test_profile_3_untrusted_or_expired_certificate_fails_the_tls_handshak
                 await s.recv()
         assert relay.station_ids == []
         assert csms.connections == {}
+        assert relay.security.authenticator is not None
+        assert relay.security.authenticator.failures == {"client_certificate": 1}
 
 
 async def test_profile_2_and_3_stations_share_the_tls_port(
