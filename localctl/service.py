@@ -35,10 +35,13 @@ from localctl.inputs.mqtt.telemetry import (
     TelemetrySnapshot,
 )
 from localctl.io.identity_client import IdentityClient
+from localctl.io.outage import OutageSettings
 from localctl.io.relay_server import RelayServer
+from localctl.offline import Outbox
 from localctl.relay.events import LinkEvent
 from localctl.relay.policy import TRANSPARENT, Policy
 from localctl.relay.schemas import SchemaRegistry, actions_of
+from localctl.relay.store_forward import ReplayRules
 from localctl.relay.versions import OcppVersion
 from localctl.site.state import InputStatus, InputTransition, SiteSnapshot, SiteState
 from localctl.site.to_optimizer import EvseMode
@@ -102,6 +105,7 @@ class Controller:
         self.telemetry: TelemetryPublisher | None = None
         self.api = OperatorApi(self, config.api) if config.api is not None else None
         self.started = asyncio.Event()
+        self.outbox: Outbox | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, run until `stop` is set, then stop everything."""
@@ -111,6 +115,8 @@ class Controller:
         gc.collect()
         gc.freeze()
         async with contextlib.AsyncExitStack() as stack:
+            if self.config.relay.offline.enabled:
+                self.outbox = await self._open_outbox(stack)
             await stack.enter_async_context(self.relay)
             if self.mqtt is not None:
                 await stack.enter_async_context(self.mqtt)
@@ -120,6 +126,26 @@ class Controller:
                 await stop.wait()
                 for worker in workers:
                     worker.cancel()
+
+    async def _open_outbox(self, stack: contextlib.AsyncExitStack[bool | None]) -> Outbox:
+        offline = self.config.relay.offline
+        path = offline.resolved_outbox_path()
+        outbox = await Outbox.open(path)
+        stack.push_async_callback(outbox.close)  # after the relay: its last writes finish first
+        self.relay.enable_offline(
+            OutageSettings(
+                outbox,
+                reconnect_min_s=offline.reconnect_min_s,
+                reconnect_max_s=offline.reconnect_max_s,
+                replay=ReplayRules(offline.replay_attempts, offline.replay_retry_interval_s),
+                unknown_token_policy=offline.unknown_token_policy,
+                accepted_tokens=frozenset(offline.accepted_tokens),
+                wall=self.clocks.wall,
+                rng=self.clocks.rng,
+            )
+        )
+        log.info("offline operation on; outbox %s", path)
+        return outbox
 
     async def _workers(
         self, stack: contextlib.AsyncExitStack[bool | None]

@@ -11,6 +11,7 @@ from localctl.config.base import StrictModel
 from localctl.config.control import ControlConfig
 from localctl.config.inputs import InputsConfig
 from localctl.config.listen import ListenAddress
+from localctl.config.offline import OfflineConfig
 from localctl.config.security import StationSecurityConfig, UpstreamSecurityConfig
 from localctl.config.site import SiteConfig, StationConfig, check_stations
 from localctl.inputs.mqtt.config import MqttConfig
@@ -70,6 +71,10 @@ class RelayConfig(ListenAddress):
         "connection (the usual case after a silent network loss) or reject the new one (HTTP 409)",
     )
     log_traffic: bool = Field(False, description="log every relayed frame at INFO level")
+    offline: OfflineConfig = Field(
+        default_factory=OfflineConfig,
+        description="store and forward while the CSMS is unreachable",
+    )
     station_security: StationSecurityConfig | None = Field(
         None,
         description="how stations authenticate (security profiles 1-3); null: they do not "

@@ -100,6 +100,10 @@ class RelayServer:
         self._links_since_freeze = 0
         self._last_link_s = 0.0
 
+    def enable_offline(self, outage: OutageSettings) -> None:
+        """Keep stations through CSMS outages (before `start()`: links take it when they open)."""
+        self._outage = outage
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
