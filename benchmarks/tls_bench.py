@@ -97,6 +97,7 @@ def relay_config(mode: Mode, pki: Pki, upstream_url: str, ids: list[str]) -> dic
         "listen": "127.0.0.1:0",
         "upstream_url": upstream_url,
         "compression": False,
+        "offline": {"outbox_path": str(pki.folder / f"outbox-{mode.profile}.sqlite3")},
     }
     if mode.profile is not None:
         password_hash = hash_password(_PASSWORD)

@@ -31,6 +31,7 @@ async def test_sighup_reloads_the_certificate_and_keeps_the_station(
         "listen": "127.0.0.1:0",
         "upstream_url": csms.url,
         "station_security": station_security,
+        "offline": {"outbox_path": str(tmp_path / "outbox.sqlite3")},  # not the shared cwd
     }
     config.write_text(yaml.safe_dump({"relay": relay}))
     process = await asyncio.create_subprocess_exec(
