@@ -13,6 +13,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Coroutine
+from functools import partial
 
 from localctl.api.service import OperatorApi
 from localctl.clocks import Clocks
@@ -97,6 +98,10 @@ class Controller:
                 config.relay.upstream_url,
                 self.clocks,
                 reconnect_max_s=config.identity.reconnect_max_s,
+                # The controller's own TLS and credentials, as for every upstream socket.
+                connect_options=partial(
+                    self.relay.security.upstream_options, config.identity.station_id
+                ),
             )
             if self.loop is not None:
                 self.loop.identity = identity

@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -45,8 +47,11 @@ class IdentityClient:
         clocks: Clocks,
         *,
         reconnect_max_s: float = 60.0,
+        connect_options: Callable[[], dict[str, Any]] = dict,
     ) -> None:
         self.identity = identity
+        # Asked on every connect, so renewed certificates and credentials apply.
+        self._connect_options = connect_options
         self._url = f"{upstream_url}/{quote(identity.station_id, safe='')}"
         self._clocks = clocks
         self._reconnect_max_s = reconnect_max_s
@@ -61,7 +66,10 @@ class IdentityClient:
         while True:
             try:
                 async with connect(
-                    self._url, subprotocols=[Subprotocol(self.identity.version.value)], proxy=None
+                    self._url,
+                    subprotocols=[Subprotocol(self.identity.version.value)],
+                    proxy=None,
+                    **self._connect_options(),
                 ) as socket:
                     delay_s = 1.0
                     await self._serve(socket)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from functools import partial
 
 import pytest
 
+from localctl.clocks import Clocks
+from localctl.control.identity import ControllerIdentity
+from localctl.io.identity_client import IdentityClient
 from localctl.io.relay_server import RelayServer
 from localctl.relay.schemas import SchemaRegistry
+from localctl.relay.versions import OcppVersion
 from localctl.security.basic_auth import BasicCredentials, parse_basic_auth
 from localctl.security.relay_gate import RelaySecurity
 from localctl.security.upstream import MissingSecretError
@@ -139,3 +146,28 @@ async def test_profile_1_upstream_sends_the_controllers_password_over_ws(
     ):
         credentials = parse_basic_auth((await csms.connection("CS1")).headers["Authorization"])
         assert credentials == BasicCredentials("CS1", CONTROLLER_PASSWORD)
+
+
+async def test_the_controllers_own_identity_connects_with_its_own_password(
+    csms: RawCsms, schemas: SchemaRegistry
+) -> None:
+    config = relay_config(
+        csms.url, upstream_security={"default": {"password_env": "CSMS_PASSWORD"}}
+    )
+    gate = RelaySecurity(config, environ=ENV)
+    identity = ControllerIdentity("LOCALCTL", OcppVersion.V201, 230.0)
+    client = IdentityClient(
+        identity,
+        csms.url,
+        Clocks(),
+        connect_options=partial(gate.upstream_options, "LOCALCTL"),
+    )
+    running = asyncio.create_task(client.run())
+    try:
+        connection = await csms.connection("LOCALCTL")
+        credentials = parse_basic_auth(connection.headers["Authorization"])
+        assert credentials == BasicCredentials("LOCALCTL", CONTROLLER_PASSWORD)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
