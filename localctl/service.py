@@ -38,7 +38,7 @@ from localctl.inputs.mqtt.telemetry import (
 from localctl.io.identity_client import IdentityClient
 from localctl.io.outage import OutageSettings
 from localctl.io.relay_server import RelayServer
-from localctl.offline import Outbox
+from localctl.offline import Outbox, OutboxError
 from localctl.relay.events import LinkEvent
 from localctl.relay.policy import TRANSPARENT, Policy
 from localctl.relay.schemas import SchemaRegistry, actions_of
@@ -48,6 +48,8 @@ from localctl.site.state import InputStatus, InputTransition, SiteSnapshot, Site
 from localctl.site.to_optimizer import EvseMode
 
 log = logging.getLogger("localctl")
+
+_OUTBOX_COUNT_INTERVAL_S = 2.0
 
 _STATUS_MEANING = {
     InputStatus.FRESH: "in use",
@@ -111,6 +113,8 @@ class Controller:
         self.api = OperatorApi(self, config.api) if config.api is not None else None
         self.started = asyncio.Event()
         self.outbox: Outbox | None = None
+        # Undelivered outbox entries per station, refreshed every few seconds for the metrics.
+        self.outbox_backlog: dict[str, int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, run until `stop` is set, then stop everything."""
@@ -152,6 +156,12 @@ class Controller:
         log.info("offline operation on; outbox %s", path)
         return outbox
 
+    async def _count_outbox_backlog(self, outbox: Outbox) -> None:
+        while True:
+            with contextlib.suppress(OutboxError):  # a busy file: next time
+                self.outbox_backlog = await outbox.backlog()
+            await asyncio.sleep(_OUTBOX_COUNT_INTERVAL_S)
+
     async def _workers(
         self, stack: contextlib.AsyncExitStack[bool | None]
     ) -> list[Coroutine[None, None, None]]:
@@ -188,6 +198,8 @@ class Controller:
             await stack.enter_async_context(self.ems_server)
             workers.append(self.ems_server.watch())
         workers.append(self._watch_inputs())
+        if self.outbox is not None:
+            workers.append(self._count_outbox_backlog(self.outbox))
         if self.api is not None:
             await stack.enter_async_context(self.api)
             workers.append(self.api.run())

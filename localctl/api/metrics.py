@@ -7,7 +7,8 @@ is read from the controller's state when Prometheus scrapes (`SiteCollector`).
 `localctl_relayed_call_seconds` is the time from a relayed CALL passing the relay to its
 answer passing back: the peer's answer time plus the network, as the relay sees it (the
 relay's own added latency is measured by benchmarks/relay_bench.py, not here).
-The outbox backlog gauge is absent until the offline outbox is wired into the service.
+`localctl_outbox_backlog` counts the transaction messages stored during CSMS outages and not
+yet delivered, per station (read from the outbox file every 2 s).
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ class SiteCollector(Collector):
         yield from self._control_metrics()
         yield self._input_ages()
         yield self._auth_failures()
+        yield self._outbox_backlog()
+
+    def _outbox_backlog(self) -> GaugeMetricFamily:
+        backlog = GaugeMetricFamily(
+            "localctl_outbox_backlog",
+            "transaction messages stored offline, not yet delivered to the CSMS",
+            labels=["station"],
+        )
+        for station_id, count in sorted(self._c.outbox_backlog.items()):
+            backlog.add_metric([station_id], count)
+        return backlog
 
     def _traffic_metrics(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
         messages = CounterMetricFamily(

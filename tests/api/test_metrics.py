@@ -45,7 +45,17 @@ async def test_metrics_come_from_the_running_site(operated: Operated) -> None:
     assert metrics["localctl_non_compliant_evses"][0].value == 0
     assert metrics["localctl_non_compliant_station"] == []
     assert metrics["localctl_stations_connected"][0].value == 2
-    assert "localctl_outbox_backlog" not in metrics  # no outbox in the service yet
+    assert metrics["localctl_outbox_backlog"] == []  # nothing stored: the CSMS is up
+
+
+async def test_undelivered_outbox_entries_are_counted_per_station(operated: Operated) -> None:
+    outbox = operated.controller.outbox
+    assert outbox is not None  # offline operation is on by default
+    frame = '[2,"m-1","MeterValues",{"connectorId":1,"meterValue":[]}]'
+    await outbox.append("CP-GONE", "MeterValues", "m-1", frame, received_wall_s=0.0)
+    await eventually(lambda: operated.controller.outbox_backlog.get("CP-GONE") == 1)
+    backlog = (await scrape(operated))["localctl_outbox_backlog"]
+    assert [(s.labels["station"], s.value) for s in backlog] == [("CP-GONE", 1.0)]
 
 
 async def test_a_station_that_ignores_its_limit_shows_as_non_compliant(operated: Operated) -> None:
