@@ -5,8 +5,8 @@ from the relay's event listener) and, for a call, remembering when it passed; ev
 is read from the controller's state when Prometheus scrapes (`SiteCollector`).
 
 `localctl_relayed_call_seconds` is the time from a relayed CALL passing the relay to its
-answer passing back: the peer's answer time plus the network, as the relay sees it (the
-relay's own added latency is measured by benchmarks/relay_bench.py, not here).
+answer passing back: the peer's answer time plus the network, as the relay sees it; the
+latency the relay itself adds to each frame is `localctl_relay_frame_seconds`.
 `localctl_outbox_backlog` counts the transaction messages stored during CSMS outages and not
 yet delivered, per station (read from the outbox file every 2 s).
 """
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from localctl.io.frame_timing import BUCKETS_S as FRAME_BUCKETS_S
 from localctl.relay.events import FrameRelayed, LinkEvent, OwnCallAnswered, OwnCallFailed, Side
 from localctl.relay.frames import MessageType
 
@@ -81,6 +82,21 @@ class SiteCollector(Collector):
         yield self._input_ages()
         yield self._auth_failures()
         yield self._outbox_backlog()
+        yield self._relay_hold_time()
+
+    def _relay_hold_time(self) -> HistogramMetricFamily:
+        timing = self._c.relay.frame_timing
+        hold = HistogramMetricFamily(
+            "localctl_relay_frame_seconds",
+            "time the relay holds a frame, from the complete message to its forward written (s)",
+        )
+        cumulative, buckets = 0, []
+        bounds = [*map(str, FRAME_BUCKETS_S), "+Inf"]
+        for bound, count in zip(bounds, timing.counts, strict=True):
+            cumulative += count
+            buckets.append((bound, cumulative))
+        hold.add_metric([], buckets, timing.total_s)
+        return hold
 
     def _outbox_backlog(self) -> GaugeMetricFamily:
         backlog = GaugeMetricFamily(

@@ -34,6 +34,7 @@ from websockets.typing import Subprotocol
 
 from localctl.config.model import RelayConfig
 from localctl.io.direct import DirectClientConnection, DirectServerConnection
+from localctl.io.frame_timing import FrameTiming
 from localctl.io.outage import OutageSettings, UpstreamOpener
 from localctl.io.station_link import EventListener, StationLink, StationUnavailableError
 from localctl.relay.events import Side
@@ -82,6 +83,8 @@ class RelayServer:
     ) -> None:
         self._config = config
         self._outage = outage
+        # Shared by every link: one histogram of the time the relay holds a frame.
+        self.frame_timing = FrameTiming()
         self.security = security or RelaySecurity(config, clock=clock)
         self._policy_for = policy_for
         self._schemas = schemas
@@ -315,6 +318,7 @@ class RelayServer:
             self._clock,
             self._listener,
             outage=self._outage_for(connection, upstream.subprotocol),
+            frame_timing=self.frame_timing,
         )
         self._links[station_id] = link
         self._links_since_freeze += 1

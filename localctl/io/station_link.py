@@ -15,11 +15,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from functools import partial
+from time import perf_counter
 
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
 from localctl.io.direct import DirectConnection, Message
+from localctl.io.frame_timing import FrameTiming
 from localctl.io.outage import OutageRider, OutageSettings, UpstreamOpener
 from localctl.relay.events import (
     FrameRelayed,
@@ -71,6 +73,7 @@ class StationLink:
         listener: EventListener | None = None,
         *,
         outage: tuple[OutageSettings, UpstreamOpener] | None = None,
+        frame_timing: FrameTiming | None = None,
     ) -> None:
         self.session = session
         self.station_id = session.station_id
@@ -79,6 +82,7 @@ class StationLink:
         self._listener = listener
         self._own_calls: dict[str, asyncio.Future[JsonObject]] = {}
         self.closed = asyncio.Event()
+        self.frame_timing = frame_timing or FrameTiming()
         # With outage settings the station stays connected when the CSMS goes away.
         self._outage = (
             None if outage is None else OutageRider(outage[0], session, outage[1], self.flush)
@@ -192,9 +196,11 @@ class StationLink:
         self._dispatch_events()
 
     def _receive(self, side: Side, message: Message) -> None:
+        started_s = perf_counter()
         try:
             self.session.receive(side, message, self._clock())
             self.flush()
+            self.frame_timing.record(perf_counter() - started_s)
         except Exception:  # a bug of ours must not take the transport down with it
             log.exception("relaying a frame failed", extra={"station_id": self.station_id})
 

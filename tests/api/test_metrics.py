@@ -46,6 +46,10 @@ async def test_metrics_come_from_the_running_site(operated: Operated) -> None:
     assert metrics["localctl_non_compliant_station"] == []
     assert metrics["localctl_stations_connected"][0].value == 2
     assert metrics["localctl_outbox_backlog"] == []  # nothing stored: the CSMS is up
+    held = {s.name: s for s in metrics["localctl_relay_frame_seconds"]}
+    frames = held["localctl_relay_frame_seconds_count"].value
+    assert frames >= relayed[("BootNotification", "station->csms", "CALL")]
+    assert 0 < held["localctl_relay_frame_seconds_sum"].value < frames * 0.05  # under 50 ms each
 
 
 async def test_undelivered_outbox_entries_are_counted_per_station(operated: Operated) -> None:
