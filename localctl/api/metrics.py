@@ -13,7 +13,6 @@ yet delivered, per station (read from the outbox file every 2 s).
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from localctl.io.frame_timing import BUCKETS_S as FRAME_BUCKETS_S
+from localctl.histogram import Histogram
 from localctl.relay.events import FrameRelayed, LinkEvent, OwnCallAnswered, OwnCallFailed, Side
 from localctl.relay.frames import MessageType
 
@@ -39,8 +38,8 @@ class TrafficCounters:
         """(action, direction, message type) -> frames relayed"""
         self.own_calls: Counter[tuple[str, str]] = Counter()
         """(action, result) -> the controller's own calls answered or failed"""
-        self.latency_counts: dict[str, list[int]] = {}
-        self.latency_sum_s: dict[str, float] = {}
+        self.latency: dict[str, Histogram] = {}
+        """calling direction -> relayed call to its answer (s)"""
         self._calls: dict[tuple[str, str], float] = {}
 
     def observe(self, station_id: str, event: LinkEvent) -> None:
@@ -63,9 +62,7 @@ class TrafficCounters:
             self.own_calls[(event.action, event.error_code)] += 1
 
     def _latency(self, direction: str, elapsed_s: float) -> None:
-        counts = self.latency_counts.setdefault(direction, [0] * (len(BUCKETS_S) + 1))
-        counts[bisect_left(BUCKETS_S, elapsed_s)] += 1
-        self.latency_sum_s[direction] = self.latency_sum_s.get(direction, 0.0) + elapsed_s
+        self.latency.setdefault(direction, Histogram(BUCKETS_S)).record(elapsed_s)
 
 
 class SiteCollector(Collector):
@@ -90,12 +87,7 @@ class SiteCollector(Collector):
             "localctl_relay_frame_seconds",
             "time the relay holds a frame, from the complete message to its forward written (s)",
         )
-        cumulative, buckets = 0, []
-        bounds = [*map(str, FRAME_BUCKETS_S), "+Inf"]
-        for bound, count in zip(bounds, timing.counts, strict=True):
-            cumulative += count
-            buckets.append((bound, cumulative))
-        hold.add_metric([], buckets, timing.total_s)
+        hold.add_metric([], timing.cumulative(), timing.total_s)
         return hold
 
     def _outbox_backlog(self) -> GaugeMetricFamily:
@@ -128,12 +120,8 @@ class SiteCollector(Collector):
             "relayed CALL to its answer, as seen at the relay (s)",
             labels=["direction"],
         )
-        for direction, counts in sorted(self._traffic.latency_counts.items()):
-            cumulative, buckets = 0, []
-            for bound, count in zip([*map(str, BUCKETS_S), "+Inf"], counts, strict=True):
-                cumulative += count
-                buckets.append((bound, cumulative))
-            latency.add_metric([direction], buckets, self._traffic.latency_sum_s[direction])
+        for direction, histogram in sorted(self._traffic.latency.items()):
+            latency.add_metric([direction], histogram.cumulative(), histogram.total_s)
         yield latency
 
     def _queue_depths(self) -> GaugeMetricFamily:

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
+from localctl.backoff import Backoff
 from localctl.clocks import Clocks
 from localctl.control.identity import ControllerIdentity
 from localctl.relay.errors import PeerProtocolError
@@ -54,7 +55,7 @@ class IdentityClient:
         self._connect_options = connect_options
         self._url = f"{upstream_url}/{quote(identity.station_id, safe='')}"
         self._clocks = clocks
-        self._reconnect_max_s = reconnect_max_s
+        self._backoff = Backoff(1.0, reconnect_max_s, clocks.rng)
         self._ids = (f"lc-id-{n}" for n in itertools.count(1))
         self._pending: dict[str, asyncio.Future[JsonObject]] = {}
         self._call_lock = asyncio.Lock()  # one CALL of ours in flight (OCPP-J 4.1.1)
@@ -62,7 +63,6 @@ class IdentityClient:
         self._triggered_tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        delay_s = 1.0
         while True:
             try:
                 async with connect(
@@ -71,7 +71,7 @@ class IdentityClient:
                     proxy=None,
                     **self._connect_options(),
                 ) as socket:
-                    delay_s = 1.0
+                    self._backoff.reset()
                     await self._serve(socket)
             except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as exc:
                 log.warning("controller identity %s: %r", self.identity.station_id, exc)
@@ -80,8 +80,7 @@ class IdentityClient:
                 self._fail_pending()
                 for task in self._triggered_tasks:
                     task.cancel()
-            await asyncio.sleep(delay_s * (0.5 + self._clocks.rng.random()))
-            delay_s = min(delay_s * 2, self._reconnect_max_s)
+            await asyncio.sleep(self._backoff.next_delay_s())
 
     async def _serve(self, socket: ClientConnection) -> None:
         async with asyncio.TaskGroup() as tasks:

@@ -119,19 +119,13 @@ class OutageRider:
             self._settings.reconnect_min_s, self._settings.reconnect_max_s, self._settings.rng
         )
         while True:
-            delay_s = backoff.next_delay_s()
-            done, _ = await asyncio.wait({station_gone}, timeout=delay_s)
+            done, _ = await asyncio.wait({station_gone}, timeout=backoff.next_delay_s())
             if done:
                 return None
             try:
                 return await self._reopen()
             except (OSError, InvalidHandshake, TimeoutError) as exc:
-                log.info(
-                    "CSMS still unreachable (%r); next try within %.0f s",
-                    exc,
-                    min(delay_s * 2, self._settings.reconnect_max_s),
-                    extra={"station_id": self._station_id},
-                )
+                log.info("CSMS still unreachable: %r", exc, extra={"station_id": self._station_id})
 
     async def close(self) -> None:
         """Let outbox writes in progress finish: each is a promise made to the station."""

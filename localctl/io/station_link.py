@@ -20,8 +20,8 @@ from time import perf_counter
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
+from localctl.histogram import Histogram
 from localctl.io.direct import DirectConnection, Message
-from localctl.io.frame_timing import FrameTiming
 from localctl.io.outage import OutageRider, OutageSettings, UpstreamOpener
 from localctl.relay.events import (
     FrameRelayed,
@@ -73,7 +73,7 @@ class StationLink:
         listener: EventListener | None = None,
         *,
         outage: tuple[OutageSettings, UpstreamOpener] | None = None,
-        frame_timing: FrameTiming | None = None,
+        frame_timing: Histogram,
     ) -> None:
         self.session = session
         self.station_id = session.station_id
@@ -82,7 +82,7 @@ class StationLink:
         self._listener = listener
         self._own_calls: dict[str, asyncio.Future[JsonObject]] = {}
         self.closed = asyncio.Event()
-        self.frame_timing = frame_timing or FrameTiming()
+        self.frame_timing = frame_timing
         # With outage settings the station stays connected when the CSMS goes away.
         self._outage = (
             None if outage is None else OutageRider(outage[0], session, outage[1], self.flush)

@@ -177,9 +177,9 @@ class RelaySession:
 
     def next_deadline_s(self) -> float | None:
         deadlines = [q.in_flight.deadline_s for q in self._queues.values() if q.in_flight]
-        store = self._store
-        if store is not None and store.replaying and store.in_flight is None and store.backlog:
-            deadlines.append(store.retry_at_s)
+        retry_s = self._store.retry_deadline_s() if self._store is not None else None
+        if retry_s is not None:
+            deadlines.append(retry_s)
         return min(deadlines, default=None)
 
     def connection_lost(self) -> None:
@@ -474,7 +474,7 @@ class RelaySession:
                 queue.enqueue(
                     OutboundCall(entry.message_id, entry.action, frame, Origin.REPLAY, timeout_s)
                 )
-        if store.backlog_delivered() and not store.awaiting_persist:
+        if store.backlog_delivered():
             store.replaying = False
             self._events.append(ReplayFinished())
             held, store.held_csms_calls = store.held_csms_calls, []

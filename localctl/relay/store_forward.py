@@ -171,4 +171,16 @@ class StoreAndForward:
         return True
 
     def backlog_delivered(self) -> bool:
-        return self.replaying and self.in_flight is None and not self.backlog
+        """Replay is through: nothing in flight, waiting, or still being stored."""
+        return (
+            self.replaying
+            and self.in_flight is None
+            and not self.backlog
+            and not self.awaiting_persist
+        )
+
+    def retry_deadline_s(self) -> float | None:
+        """When a refused entry may be offered again, if one is waiting for that."""
+        if self.replaying and self.in_flight is None and self.backlog:
+            return self.retry_at_s
+        return None

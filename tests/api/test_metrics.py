@@ -83,8 +83,8 @@ def test_latency_is_bucketed_by_the_calling_side() -> None:
     now[0] = 0.03
     traffic.observe("CP", FrameRelayed(Side.STATION, MessageType.CALLRESULT, "Reset", "m1", {}))
     traffic.observe("CP", FrameRelayed(Side.STATION, MessageType.CALLRESULT, "Reset", "zz", {}))
-    assert traffic.latency_counts["csms->station"][3] == 1  # 25 ms < 30 ms <= 50 ms
-    assert traffic.latency_sum_s["csms->station"] == 0.03
+    assert traffic.latency["csms->station"].counts[3] == 1  # 25 ms < 30 ms <= 50 ms
+    assert traffic.latency["csms->station"].total_s == 0.03
     assert traffic.messages[("Reset", "station->csms", "CALLRESULT")] == 2
     traffic.observe("CP", OwnCallFailed("lc-1", "SetChargingProfile", "Timeout", ""))
     assert traffic.own_calls[("SetChargingProfile", "Timeout")] == 1

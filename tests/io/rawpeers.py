@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -33,7 +34,9 @@ class RawCsms:
         subprotocols: Sequence[str] = ("ocpp2.0.1", "ocpp1.6", "ocpp2.1"),
         refuse: dict[str, int] | None = None,
         compression: str | None = "deflate",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        self.ssl = ssl_context
         self._subprotocols = [Subprotocol(p) for p in subprotocols]
         self._refuse = refuse or {}
         self._compression = compression
@@ -55,6 +58,7 @@ class RawCsms:
             subprotocols=self._subprotocols,
             process_request=self._process_request,
             compression=self._compression,
+            ssl=self.ssl,
         )
         return self
 
