@@ -155,16 +155,18 @@ async def _tap_station_sockets(trace: Trace, controller: Controller) -> None:
             if link is None or station_id in trace.wrapped:
                 continue
             socket = link._sockets[Side.STATION]  # the benchmark's one look inside
-            original_send = socket.send
+            original_send = socket.send_now
 
-            async def send(message: Any, *args: Any, _send: Any = original_send) -> None:
-                await _send(message, *args)
-                if isinstance(message, str) and '"SetChargingProfile"' in message:
+            # The relay writes every frame with send_now (localctl.io.direct), synchronously.
+            def send_now(message: str, _send: Any = original_send) -> bool:
+                sent: bool = _send(message)
+                if '"SetChargingProfile"' in message:
                     frame = json.loads(message)
                     if frame[0] == 2:
                         trace.written_s.setdefault(payload_key(frame[3]), time.monotonic())
+                return sent
 
-            socket.send = send  # type: ignore[method-assign, assignment]
+            socket.send_now = send_now  # type: ignore[method-assign, assignment]
             trace.wrapped.add(station_id)
         await asyncio.sleep(0.5)
 

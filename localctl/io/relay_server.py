@@ -64,8 +64,10 @@ class _Handshake:
     """What process_request learned, for select_subprotocol and the connection handler."""
 
     station_id: str
-    # None: no common subprotocol; close after the handshake
+    # None: no common subprotocol (close after the handshake), or the CSMS is unreachable
+    # and the station is taken offline with `offline_subprotocol`
     upstream: DirectClientConnection | None
+    offline_subprotocol: str | None = None
 
 
 class RelayServer:
@@ -104,6 +106,9 @@ class RelayServer:
         self._sweeper: asyncio.Task[None] | None = None
         self._links_since_freeze = 0
         self._last_link_s = 0.0
+        # The subprotocol the CSMS last chose for each station: a station that connects
+        # while the CSMS is away gets the same one, so its backlog replays in its version.
+        self._last_subprotocol: dict[str, str] = {}
 
     def enable_offline(self, outage: OutageSettings) -> None:
         """Keep stations through CSMS outages (before `start()`: links take it when they open)."""
@@ -230,6 +235,19 @@ class RelayServer:
             )
             return connection.respond(HTTPStatus.BAD_GATEWAY, "CSMS certificate not trusted\n")
         except (OSError, InvalidHandshake, TimeoutError) as exc:
+            if self._outage is not None:
+                subprotocol = self._last_subprotocol.get(station_id, common[0])
+                if subprotocol not in common:
+                    subprotocol = common[0]
+                log.warning(
+                    "cannot reach the CSMS for %s (%r): accepting it offline with %s",
+                    station_id,
+                    exc,
+                    subprotocol,
+                    extra={"station_id": station_id},
+                )
+                self._handshakes[connection] = _Handshake(station_id, None, subprotocol)
+                return None
             log.warning(
                 "cannot reach the CSMS for %s: %r",
                 station_id,
@@ -238,6 +256,8 @@ class RelayServer:
             )
             return connection.respond(HTTPStatus.BAD_GATEWAY, "CSMS unreachable\n")
         self._handshakes[connection] = _Handshake(station_id, upstream)
+        if upstream.subprotocol is not None:
+            self._last_subprotocol[station_id] = upstream.subprotocol
         return None
 
     async def _make_room_for(
@@ -285,8 +305,10 @@ class RelayServer:
         self, connection: ServerConnection, subprotocols: Sequence[Subprotocol]
     ) -> Subprotocol | None:
         handshake = self._handshakes.get(connection)
-        if handshake is None or handshake.upstream is None:
+        if handshake is None:
             return None
+        if handshake.upstream is None:
+            return _subprotocol(handshake.offline_subprotocol)
         return handshake.upstream.subprotocol
 
     # -- connection ---------------------------------------------------------------------------
@@ -295,7 +317,8 @@ class RelayServer:
         assert isinstance(connection, DirectServerConnection), "start() passes the factory"
         handshake = self._handshakes.pop(connection)
         upstream = handshake.upstream
-        if upstream is None or upstream.subprotocol is None:
+        subprotocol = handshake.offline_subprotocol if upstream is None else upstream.subprotocol
+        if subprotocol is None:
             # OCPP 2.0.1 part 4, 3.1.2: no agreed subprotocol: complete the handshake without
             # one, then close at once.
             if upstream is not None:
@@ -303,7 +326,7 @@ class RelayServer:
             await connection.close(CloseCode.PROTOCOL_ERROR, "no common OCPP subprotocol")
             return
         station_id = handshake.station_id
-        version = OcppVersion.from_subprotocol(upstream.subprotocol)
+        version = OcppVersion.from_subprotocol(subprotocol)
         session = RelaySession(
             station_id,
             version,
@@ -319,16 +342,17 @@ class RelayServer:
             upstream,
             self._clock,
             self._listener,
-            outage=self._outage_for(connection, upstream.subprotocol),
+            outage=self._outage_for(connection, subprotocol),
             frame_timing=self.frame_timing,
         )
         self._links[station_id] = link
         self._links_since_freeze += 1
         self._last_link_s = self._clock()
         log.info(
-            "%s connected with %s",
+            "%s connected with %s%s",
             station_id,
-            upstream.subprotocol,
+            subprotocol,
+            "" if upstream is not None else " while the CSMS is unreachable",
             extra={"station_id": station_id},
         )
         try:
@@ -382,6 +406,10 @@ def _identity(path: str) -> tuple[str, str]:
     """The station identity (last path segment, percent-decoded) and the raw segment."""
     raw_segment = urlsplit(path).path.rstrip("/").rpartition("/")[2]
     return unquote(raw_segment), raw_segment
+
+
+def _subprotocol(name: str | None) -> Subprotocol | None:
+    return None if name is None else Subprotocol(name)
 
 
 def _offered_subprotocols(headers: Headers) -> list[str]:

@@ -68,7 +68,7 @@ class StationLink:
         self,
         session: RelaySession,
         station_socket: DirectConnection,
-        upstream_socket: DirectConnection,
+        upstream_socket: DirectConnection | None,
         clock: Callable[[], float],
         listener: EventListener | None = None,
         *,
@@ -77,7 +77,10 @@ class StationLink:
     ) -> None:
         self.session = session
         self.station_id = session.station_id
-        self._sockets = {Side.STATION: station_socket, Side.CSMS: upstream_socket}
+        # No upstream socket: the station was accepted while the CSMS was unreachable.
+        self._sockets: dict[Side, DirectConnection] = {Side.STATION: station_socket}
+        if upstream_socket is not None:
+            self._sockets[Side.CSMS] = upstream_socket
         self._clock = clock
         self._listener = listener
         self._own_calls: dict[str, asyncio.Future[JsonObject]] = {}
@@ -92,12 +95,14 @@ class StationLink:
         """Relay until either socket closes, then close the other one."""
         self._notify(LinkOpened(self.session.version))
         try:
-            if self._outage is not None:  # what a crash or an outage left undelivered goes first
-                await self._outage.restore()
+            upstream_open = Side.CSMS in self._sockets
+            if self._outage is not None and upstream_open:
+                await self._outage.restore()  # what a crash or an outage left goes first
             for side, socket in list(self._sockets.items()):
                 self._attach(side, socket)
-            while not await self._link_ended():
-                pass
+            if upstream_open or await self._ride_out_outage():
+                while not await self._link_ended():
+                    pass
         finally:
             if self._outage is not None:
                 await self._outage.close()
@@ -136,8 +141,8 @@ class StationLink:
             self._own_calls.pop(message_id, None)
 
     async def close(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
-        await self._sockets[Side.STATION].close(code, reason)
-        await self._sockets[Side.CSMS].close(code, reason)
+        for socket in list(self._sockets.values()):
+            await socket.close(code, reason)
         await self.closed.wait()
 
     def tick(self) -> bool:
@@ -169,23 +174,32 @@ class StationLink:
                 self._sockets[Side.CSMS].close_code,
                 extra={"station_id": self.station_id},
             )
-            self.session.upstream_lost()
-            self.flush()
-            upstream = await self._outage.reconnect(station_gone)
-            if upstream is None:
-                return True
-            log.info("CSMS connection restored", extra={"station_id": self.station_id})
-            self._attach(Side.CSMS, upstream)
-            await self._outage.restore()
-            return False
+            return not await self._ride_out_outage()
         await self._close_other(closed_side)
         await asyncio.wait(closings)
+        return True
+
+    async def _ride_out_outage(self) -> bool:
+        """Answer the station here until a new upstream socket is open and the backlog is
+        handed over; False if the station left first."""
+        assert self._outage is not None, "only links with outage settings ride out an outage"
+        self._sockets.pop(Side.CSMS, None)
+        self.session.upstream_lost()
+        self.flush()
+        station_gone = self._sockets[Side.STATION].connection_lost_waiter
+        upstream = await self._outage.reconnect(station_gone)
+        if upstream is None:
+            return False
+        log.info("CSMS connection restored", extra={"station_id": self.station_id})
+        self._attach(Side.CSMS, upstream)
+        await self._outage.restore()
         return True
 
     def flush(self) -> None:
         """Write what the session wants sent, then hand its events on."""
         for outgoing in self.session.data_to_send():
-            if not self._sockets[outgoing.destination].send_now(outgoing.text):
+            socket = self._sockets.get(outgoing.destination)
+            if socket is None or not socket.send_now(outgoing.text):
                 # The link is closing; the peer never saw this frame, and as OCPP-J requires
                 # it will resend its own unanswered call after reconnecting.
                 log.warning(
@@ -206,11 +220,15 @@ class StationLink:
 
     def is_reading(self, side: Side) -> bool:
         """False while the relay holds `side` back because its peer's write buffer is full."""
-        return self._sockets[side].transport.is_reading()
+        socket = self._sockets.get(side)
+        return socket is not None and socket.transport.is_reading()
 
     def _hold_peer(self, side: Side, write_buffer_full: bool) -> None:
         """Stop reading the peer that feeds `side` while `side` cannot take more."""
-        transport = self._sockets[side.other].transport
+        peer = self._sockets.get(side.other)
+        if peer is None:
+            return
+        transport = peer.transport
         with contextlib.suppress(RuntimeError):  # the peer's transport is already closed
             if write_buffer_full:
                 transport.pause_reading()
@@ -221,8 +239,8 @@ class StationLink:
         """OCPP 2.0.1 part 4, 6.3: a lost socket closes its counterpart, with the same code
         where that code may be sent on."""
         closed = self._sockets[closed_side]
-        other = self._sockets[closed_side.other]
-        if other.state is State.CLOSED:
+        other = self._sockets.get(closed_side.other)
+        if other is None or other.state is State.CLOSED:
             return
         code = closed.close_code if closed.close_code in _SENDABLE_CLOSE_CODES else None
         reason = closed.close_reason or f"{closed_side.value} connection closed"

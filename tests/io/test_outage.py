@@ -12,8 +12,9 @@ from types import TracebackType
 
 import orjson
 import pytest
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from localctl.io.outage import OutageSettings
@@ -95,6 +96,14 @@ def settings(outbox: Outbox) -> OutageSettings:
     )
 
 
+def both_versions(relay: RelayServer) -> connect:
+    """A station offering 2.0.1 first, then 1.6."""
+    return connect(
+        f"ws://127.0.0.1:{relay.port}/ocpp/CP-1",
+        subprotocols=[Subprotocol("ocpp2.0.1"), Subprotocol("ocpp1.6")],
+    )
+
+
 async def call(socket: ClientConnection, message_id: str, action: str, payload: object) -> object:
     await socket.send(orjson.dumps([2, message_id, action, payload]).decode())
     answer = orjson.loads(await recv(socket))
@@ -166,3 +175,49 @@ async def test_entries_left_by_a_crash_are_replayed_before_anything_new(
             assert first[1] == "old-1"
             assert orjson.loads(await recv(socket))[1] == "h-1"
             assert await outbox.pending("CP-1") == []
+
+
+async def test_a_station_connecting_while_the_csms_is_down_is_served_offline(
+    outbox: Outbox, schemas: SchemaRegistry
+) -> None:
+    async with AutoCsms() as csms:
+        config = relay_config(csms.url, subprotocols=["ocpp2.0.1", "ocpp1.6"])
+        async with RelayServer(config, schemas, outage=settings(outbox)) as relay:
+            # The CSMS (1.6 only) picks ocpp1.6 for a station that offers both.
+            async with both_versions(relay) as socket:
+                assert socket.subprotocol == "ocpp1.6"
+            await csms.stop()
+
+            async with both_versions(relay) as socket:
+                # Accepted although the CSMS is unreachable, in the version it chose before.
+                assert socket.subprotocol == "ocpp1.6"
+                boot = {"chargePointModel": "M", "chargePointVendor": "V"}
+                booted = await call(socket, "b-1", "BootNotification", boot)
+                assert booted["status"] == "Accepted"  # type: ignore[index]
+                start = {"connectorId": 1, "idTag": "TAG1", "meterStart": 0, "timestamp": TIME}
+                started = await call(socket, "s-1", "StartTransaction", start)
+                local_id = started["transactionId"]  # type: ignore[index]
+                assert local_id < 0
+
+                await csms.start()
+                replayed = await csms.next_call()
+                while replayed[2] != "StartTransaction":  # whatever the station sent first
+                    replayed = await csms.next_call()
+                assert replayed[1] == "s-1"
+                stop = {"transactionId": local_id, "meterStop": 500, "timestamp": TIME}
+                assert await call(socket, "p-1", "StopTransaction", stop) == {}
+                stopped = await csms.next_call()
+                assert stopped[3]["transactionId"] == 4711  # type: ignore[index]
+                assert relay.station_ids == ["CP-1"]
+
+
+async def test_without_offline_operation_an_unreachable_csms_refuses_the_station(
+    schemas: SchemaRegistry,
+) -> None:
+    async with AutoCsms() as csms:
+        url = csms.url
+    async with RelayServer(relay_config(url), schemas) as relay:
+        with pytest.raises(InvalidStatus) as refused:
+            async with station(relay):
+                pass
+        assert refused.value.response.status_code == 502
