@@ -16,6 +16,10 @@ class Side(Enum):
     STATION = "station"
     CSMS = "csms"
 
+    # Members are singletons and Side equals nothing else, so identity is the hash: Enum's own
+    # __hash__ is Python code, run several times per relayed frame by the dicts keyed by side.
+    __hash__ = object.__hash__
+
     @property
     def other(self) -> Side:
         return Side.CSMS if self is Side.STATION else Side.STATION
