@@ -482,12 +482,24 @@ class RelaySession:
                 self._on_call(Side.CSMS, call, text)
 
     def _replay_text(self, store: StoreAndForward, entry: OutboxEntry) -> str:
+        if entry.action == "TransactionEvent":
+            return self._marked_offline(entry)
         if not store.ids:
             return entry.frame_text
         frame = parse_frame(entry.frame_text, self.version)
         assert isinstance(frame, Call), "the outbox stores calls"
         _, text = self._with_mapped_transaction_ids(Side.STATION, frame, entry.frame_text)
         return text if isinstance(text, str) else text.decode()
+
+    def _marked_offline(self, entry: OutboxEntry) -> str:
+        """2.0.1 E12.FR.02: a queued TransactionEvent reaches the CSMS with `offline` true. The
+        station sent it online, to the controller; for the CSMS it was queued all the same,
+        and the flag tells it the event is late."""
+        frame = parse_frame(entry.frame_text, self.version)
+        assert isinstance(frame, Call), "the outbox stores calls"
+        if frame.payload.get("offline") is True:
+            return entry.frame_text
+        return encode_call(frame.message_id, frame.action, {**frame.payload, "offline": True})
 
     def _replay_answered(self, reply: CallResult | CallError, text: str | bytes) -> None:
         store = self._require_store()

@@ -111,7 +111,9 @@ def test_csms_calls_wait_until_the_backlog_is_delivered(schemas: SchemaRegistry)
     persist(session, event, 1)
     sent(session)
     session.upstream_restored([entry(1, event)], {})
-    assert [d for d, _ in sent(session)] == [CSMS]
+    replayed = sent(session)
+    assert [d for d, _ in replayed] == [CSMS]
+    assert replayed[0][1][3]["offline"] is True  # type: ignore[index]  # E12.FR.02
     session.receive(
         CSMS,
         '[2,"c-1","GetVariables",{"getVariableData":[{"component":{"name":"X"},"variable":{"name":"Y"}}]}]',
