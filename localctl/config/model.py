@@ -50,6 +50,21 @@ class RelayConfig(ListenAddress):
     upstream_open_timeout_s: float = Field(
         10.0, gt=0, description="seconds to open the upstream connection during a handshake (s)"
     )
+    upstream_connects_per_s: float = Field(
+        200.0,
+        gt=0,
+        description="new upstream connections per second, first connects and outage "
+        "reconnects together, after a burst of `upstream_connect_burst` (1/s); a crowd of N "
+        "stations connecting at once waits up to (N - burst) / rate seconds for its upstream",
+    )
+    upstream_connect_burst: int = Field(
+        50, ge=1, description="upstream connections that may open at once before pacing starts"
+    )
+    upstream_connect_concurrency: int = Field(
+        32,
+        ge=1,
+        description="upstream opening handshakes (TCP, TLS, HTTP upgrade) under way at once",
+    )
     ping_interval_s: float | None = Field(
         20.0, gt=0, description="WebSocket ping interval on both sockets (s); null: no pings"
     )

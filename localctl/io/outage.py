@@ -10,7 +10,8 @@ durable outbox and reopens the upstream socket:
 - replayed entries are acknowledged in the file as the CSMS answers them (an abandoned one
   with the reason), mapping a replayed StartTransaction's id in the same write;
 - reconnect attempts back off exponentially with jitter, so a site full of stations does not
-  hammer a recovering CSMS in step.
+  hammer a recovering CSMS in step, and wait at least as long as a 429 or 503 refusal's
+  Retry-After asks (the reopen itself goes through the relay's `UpstreamPacer`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from websockets.exceptions import InvalidHandshake
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from localctl.backoff import Backoff
 from localctl.io.direct import DirectClientConnection
+from localctl.io.pacing import retry_after_s
 from localctl.offline import Outbox, OutboxEntry, OutboxError
 from localctl.relay.events import PersistRequested, ReplayAbandoned, ReplayAnswered
-from localctl.relay.offline import OfflineResponder, UnknownTokenPolicy
+from localctl.relay.frames import Call, parse_frame
+from localctl.relay.offline import OfflineResponder, UnknownTokenPolicy, retry_key
 from localctl.relay.session import RelaySession
 from localctl.relay.store_forward import ReplayRules, StoreAndForward
 from localctl.relay.versions import OcppVersion
@@ -118,14 +121,23 @@ class OutageRider:
         backoff = Backoff(
             self._settings.reconnect_min_s, self._settings.reconnect_max_s, self._settings.rng
         )
+        asked_s: float | None = None  # the pause the CSMS asked for with Retry-After
         while True:
-            done, _ = await asyncio.wait({station_gone}, timeout=backoff.next_delay_s())
+            delay_s = max(backoff.next_delay_s(), asked_s or 0.0)
+            done, _ = await asyncio.wait({station_gone}, timeout=delay_s)
             if done:
                 return None
             try:
                 return await self._reopen()
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 log.info("CSMS still unreachable: %r", exc, extra={"station_id": self._station_id})
+                asked_s = self._asked_pause_s(exc)
+
+    def _asked_pause_s(self, exc: Exception) -> float | None:
+        """A 429 or 503 refusal's Retry-After: the next attempt waits at least that long."""
+        if not isinstance(exc, InvalidStatus):
+            return None
+        return retry_after_s(exc.response, self._settings.wall())
 
     async def close(self) -> None:
         """Let outbox writes in progress finish: each is a promise made to the station."""
@@ -151,6 +163,7 @@ class OutageRider:
                     request.frame_text,
                     local_transaction_id=None if local_id is None else str(local_id),
                     received_wall_s=self._settings.wall(),
+                    retry_key=_retry_key(request),
                 )
             except OutboxError as exc:
                 log.error(
@@ -177,3 +190,11 @@ class OutageRider:
                 exc,
                 extra={"station_id": self._station_id},
             )
+
+
+def _retry_key(request: PersistRequested) -> str | None:
+    """The key a resend of this call with a new message id is recognised by (2.0.1)."""
+    if request.action != "TransactionEvent":
+        return None
+    frame = parse_frame(request.frame_text, OcppVersion.V201)
+    return retry_key(request.action, frame.payload) if isinstance(frame, Call) else None

@@ -36,6 +36,7 @@ from localctl.config.model import RelayConfig
 from localctl.histogram import Histogram
 from localctl.io.direct import DirectClientConnection, DirectServerConnection
 from localctl.io.outage import OutageSettings, UpstreamOpener
+from localctl.io.pacing import UpstreamPacer
 from localctl.io.station_link import EventListener, StationLink, StationUnavailableError
 from localctl.relay.events import Side
 from localctl.relay.frames import JsonObject
@@ -102,6 +103,13 @@ class RelayServer:
         )
         self._handshakes: dict[ServerConnection, _Handshake] = {}
         self._links: dict[str, StationLink] = {}
+        # Shared by first connects and outage reconnects: a crowd of stations reaches the
+        # CSMS at a pace it can take.
+        self.upstream_pacer = UpstreamPacer(
+            config.upstream_connects_per_s,
+            config.upstream_connect_burst,
+            config.upstream_connect_concurrency,
+        )
         self._server: Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._links_since_freeze = 0
@@ -284,6 +292,19 @@ class RelayServer:
         self, raw_segment: str, subprotocols: list[str], station_headers: Headers
     ) -> DirectClientConnection:
         url = f"{self._config.upstream_url}/{raw_segment}"
+        async with self.upstream_pacer.opening():
+            try:
+                upstream = await self._connect_upstream(
+                    url, raw_segment, subprotocols, station_headers
+                )
+            except InvalidStatus as exc:  # 429 or 503 with Retry-After pauses every new open
+                self.upstream_pacer.refused(exc.response)
+                raise
+        return upstream
+
+    async def _connect_upstream(
+        self, url: str, raw_segment: str, subprotocols: list[str], station_headers: Headers
+    ) -> DirectClientConnection:
         upstream = await connect(
             url,
             subprotocols=[Subprotocol(p) for p in subprotocols],
