@@ -12,7 +12,8 @@ Calling contract:
   however many stations append at once.
 - Duplicates: appending a frame already stored for the same station and message id returns the
   stored entry (with its seq and its `local_transaction_id`, which is what the station was
-  told). The same message id with a different frame is stored as a new message.
+  told). The same message id with a different frame is stored as a new message. An append
+  with a `retry_key` is a duplicate of the stored entry with the same key, whatever its id.
 - Cancelling an await does not withdraw the change; it may still be committed.
 
 OCPP 1.6 local transaction ids are negative integers from one counter kept in the file
@@ -80,8 +81,12 @@ class Outbox:
         *,
         local_transaction_id: str | None = None,
         received_wall_s: float,
+        retry_key: str | None = None,
     ) -> OutboxEntry:
-        """Store a station's CALL; durable on return. A duplicate returns the stored entry."""
+        """Store a station's CALL; durable on return. A duplicate returns the stored entry.
+
+        `retry_key`, if given, identifies the message across resends with new message ids
+        (see `localctl.relay.offline.retry_key`)."""
         job = partial(
             queries.insert_entry,
             station_id=station_id,
@@ -90,6 +95,7 @@ class Outbox:
             frame_text=frame_text,
             local_transaction_id=local_transaction_id,
             received_wall_s=received_wall_s,
+            retry_key=retry_key,
         )
         return await self._run(job)
 

@@ -20,18 +20,31 @@ LOCAL_TRANSACTION_ID_FLOOR = -(2**31)
 
 
 def find_duplicate(
-    connection: sqlite3.Connection, station_id: str, message_id: str, frame_text: str
+    connection: sqlite3.Connection,
+    station_id: str,
+    message_id: str,
+    frame_text: str,
+    retry_key: str | None = None,
 ) -> OutboxEntry | None:
-    """The stored copy of this very frame, if the station sent it before.
+    """The stored copy of this very message, if the station sent it before.
 
     A reused message id with a different frame is a different message (stations restart their
-    id counters after a reboot), so it is not a duplicate.
+    id counters after a reboot), so it is not a duplicate. With a `retry_key` (a 2.0.1
+    TransactionEvent's transactionId and seqNo) that key alone decides: a 2.0.1 station resends
+    under a new message id.
     """
-    row = connection.execute(
-        f"SELECT {ENTRY_COLUMNS} FROM outbox"
-        " WHERE station_id = ? AND message_id = ? AND frame_text = ? ORDER BY seq LIMIT 1",
-        (station_id, message_id, frame_text),
-    ).fetchone()
+    if retry_key is not None:
+        row = connection.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM outbox INDEXED BY outbox_retry"
+            " WHERE station_id = ? AND retry_key = ? ORDER BY seq LIMIT 1",
+            (station_id, retry_key),
+        ).fetchone()
+    else:
+        row = connection.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM outbox"
+            " WHERE station_id = ? AND message_id = ? AND frame_text = ? ORDER BY seq LIMIT 1",
+            (station_id, message_id, frame_text),
+        ).fetchone()
     return None if row is None else entry_from_row(row)
 
 
@@ -44,15 +57,24 @@ def insert_entry(
     frame_text: str,
     local_transaction_id: str | None,
     received_wall_s: float,
+    retry_key: str | None = None,
 ) -> OutboxEntry:
     """Store the frame unless it is a duplicate; return the stored entry either way."""
-    existing = find_duplicate(connection, station_id, message_id, frame_text)
+    existing = find_duplicate(connection, station_id, message_id, frame_text, retry_key)
     if existing is not None:
         return existing
     cursor = connection.execute(
         "INSERT INTO outbox (station_id, action, message_id, frame_text,"
-        " local_transaction_id, received_wall_s) VALUES (?, ?, ?, ?, ?, ?)",
-        (station_id, action, message_id, frame_text, local_transaction_id, received_wall_s),
+        " local_transaction_id, received_wall_s, retry_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            station_id,
+            action,
+            message_id,
+            frame_text,
+            local_transaction_id,
+            received_wall_s,
+            retry_key,
+        ),
     )
     seq = cursor.lastrowid
     assert seq is not None

@@ -45,6 +45,12 @@ _MIGRATIONS: tuple[str, ...] = (
     -- Generic restart state for other modules (sessions, installed floors): JSON text by key.
     CREATE TABLE kv (key TEXT PRIMARY KEY, value_json TEXT NOT NULL) WITHOUT ROWID;
     """,
+    """
+    -- OCPP 2.0.1 gives a resent call a new message id (part 4, 4.1.4), so a TransactionEvent
+    -- sent again is known by its transactionId and seqNo instead; NULL for other messages.
+    ALTER TABLE outbox ADD COLUMN retry_key TEXT;
+    CREATE INDEX outbox_retry ON outbox (station_id, retry_key) WHERE retry_key IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -160,6 +160,25 @@ class OfflineResponder:
         return OcppVersion.V16 if self.version is OcppVersion.V16 else OcppVersion.V201
 
 
+def retry_key(action: str, payload: JsonObject) -> str | None:
+    """What identifies a stored message when the station sends it again, if not its frame.
+
+    OCPP 2.0.1 requires a new message id for every resend (part 4, 4.1.4), and numbers each
+    TransactionEvent of an EVSE with a seqNo that grows by one per message (E01.FR.07,
+    E04.FR.04): its transactionId and seqNo name it. 1.6 may resend under the same id (OCPP-J
+    1.6 errata), so the frame itself is the key there (None)."""
+    if action != "TransactionEvent":
+        return None
+    info = payload.get("transactionInfo")
+    seq_no = payload.get("seqNo")
+    if not isinstance(info, dict) or not isinstance(seq_no, int) or isinstance(seq_no, bool):
+        return None
+    transaction_id = info.get("transactionId")
+    if not isinstance(transaction_id, str):
+        return None
+    return f"{seq_no}@{transaction_id}"
+
+
 def _token_of(action: str, payload: JsonObject) -> str | None:
     if action in ("Authorize", "StartTransaction") and isinstance(payload.get("idTag"), str):
         return str(payload["idTag"])
