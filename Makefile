@@ -48,6 +48,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.relay_bench
 	$(BIN)/python -m benchmarks.control_bench
 	$(BIN)/python -m benchmarks.outbox_bench
+	$(BIN)/python -m benchmarks.replay_bench
 	$(BIN)/python -m benchmarks.acn_replay
 	$(BIN)/python -m benchmarks.tls_bench
 

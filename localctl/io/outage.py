@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -88,16 +89,17 @@ class OutageRider:
         self._station_id = session.station_id
         self._lock = asyncio.Lock()  # appends and restores, in order
         self._tasks: set[asyncio.Task[None]] = set()
+        self._acks: set[asyncio.Future[None]] = set()  # acknowledgements being written
 
     def on_event(self, event: object) -> None:
         """Start the outbox work an event asks for (called from the link's dispatch)."""
         if isinstance(event, PersistRequested):
             self._spawn(self._persist(event))
         elif isinstance(event, ReplayAnswered):
-            self._spawn(self._acknowledge(event.seq, event.result_text, event.csms_transaction_id))
+            self._acknowledge(event.seq, event.result_text, event.csms_transaction_id)
         elif isinstance(event, ReplayAbandoned):
             reason = orjson.dumps({"abandoned": event.reason}).decode()
-            self._spawn(self._acknowledge(event.seq, reason, None))
+            self._acknowledge(event.seq, reason, None)
 
     async def restore(self) -> None:
         """Hand the session what the file says is undelivered (after a reconnect or at start)."""
@@ -141,8 +143,8 @@ class OutageRider:
 
     async def close(self) -> None:
         """Let outbox writes in progress finish: each is a promise made to the station."""
-        if self._tasks:
-            await asyncio.wait(self._tasks)
+        if self._tasks or self._acks:
+            await asyncio.wait(self._tasks | self._acks)
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(job)
@@ -180,16 +182,32 @@ class OutageRider:
                 self._session.persisted(request.message_id, entry, answer_id)
         self._flush()
 
-    async def _acknowledge(self, seq: int, result_text: str, csms_id: str | None) -> None:
+    def _acknowledge(self, seq: int, result_text: str, csms_id: str | None) -> None:
+        # The writer's future, not a task: a task and a coroutine per replayed message were a
+        # tenth of the relay's CPU during a replay (benchmarks/replay_bench.py).
         try:
-            await self._settings.outbox.acknowledge(seq, result_text, csms_transaction_id=csms_id)
-        except OutboxError as exc:  # still pending in the file: delivered again next time
-            log.warning(
-                "could not mark entry %d delivered: %s",
-                seq,
-                exc,
-                extra={"station_id": self._station_id},
+            written = self._settings.outbox.acknowledge_soon(
+                seq, result_text, csms_transaction_id=csms_id
             )
+        except OutboxError as exc:  # the outbox is closed
+            self._not_acknowledged(seq, exc)
+            return
+        self._acks.add(written)
+        written.add_done_callback(partial(self._acknowledged, seq))
+
+    def _acknowledged(self, seq: int, written: asyncio.Future[None]) -> None:
+        self._acks.discard(written)
+        if not written.cancelled() and (exc := written.exception()) is not None:
+            self._not_acknowledged(seq, exc)
+
+    def _not_acknowledged(self, seq: int, exc: BaseException) -> None:
+        # Still pending in the file: delivered again next time.
+        log.warning(
+            "could not mark entry %d delivered: %s",
+            seq,
+            exc,
+            extra={"station_id": self._station_id},
+        )
 
 
 def _retry_key(request: PersistRequested) -> str | None:
