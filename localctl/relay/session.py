@@ -12,6 +12,7 @@ CALLERROR towards that peer where OCPP-J calls for one, and an event.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -59,6 +60,9 @@ from localctl.relay.versions import OcppVersion
 # the peer that asked: dropping it would lose an answer a direct connection would deliver.
 _LATE_REPLY_MEMORY = 64
 _REPLY_TYPES = (MessageType.CALLRESULT, MessageType.CALLERROR, MessageType.CALLRESULTERROR)
+# Local 1.6 transaction ids are negative (localctl.offline): a stored frame without one has
+# nothing to map.
+_LOCAL_TRANSACTION_ID = re.compile(r'"transactionId"\s*:\s*-')
 
 
 def own_message_id() -> str:
@@ -484,8 +488,8 @@ class RelaySession:
     def _replay_text(self, store: StoreAndForward, entry: OutboxEntry) -> str:
         if entry.action == "TransactionEvent":
             return self._marked_offline(entry)
-        if not store.ids:
-            return entry.frame_text
+        if not store.ids or not _LOCAL_TRANSACTION_ID.search(entry.frame_text):
+            return entry.frame_text  # nothing to map: no need to parse it again
         frame = parse_frame(entry.frame_text, self.version)
         assert isinstance(frame, Call), "the outbox stores calls"
         _, text = self._with_mapped_transaction_ids(Side.STATION, frame, entry.frame_text)
