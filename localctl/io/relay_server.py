@@ -52,6 +52,8 @@ _TIMEOUT_SWEEP_INTERVAL_S = 0.5
 # The time the relay holds a frame: tens of microseconds when all is well.
 _FRAME_HOLD_BUCKETS_S = (10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 10e-3, 50e-3)
 _REPLACED_CONNECTION_WAIT_S = 5.0
+# A CSMS answering these to a handshake is busy, not refusing the station.
+_BUSY_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
 # Thousands of connections are hundreds of thousands of long-lived objects; a full garbage
 # collection over them pauses every station for 0.5 s and more. Once a burst of connections
 # has settled (this many new since the last freeze, none for a while), collect once and move
@@ -228,6 +230,10 @@ class RelayServer:
             upstream = await self._open_upstream(raw_segment, common, request.headers)
         except InvalidStatus as exc:
             status = exc.response.status_code
+            if status in _BUSY_STATUSES and self._outage is not None:
+                # Overloaded or restarting, not a refusal of this station: ride it out.
+                self._accept_offline(connection, station_id, common, f"HTTP {status}")
+                return None
             log.info(
                 "CSMS refused %s with HTTP %s", station_id, status, extra={"station_id": station_id}
             )
@@ -244,17 +250,7 @@ class RelayServer:
             return connection.respond(HTTPStatus.BAD_GATEWAY, "CSMS certificate not trusted\n")
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             if self._outage is not None:
-                subprotocol = self._last_subprotocol.get(station_id, common[0])
-                if subprotocol not in common:
-                    subprotocol = common[0]
-                log.warning(
-                    "cannot reach the CSMS for %s (%r): accepting it offline with %s",
-                    station_id,
-                    exc,
-                    subprotocol,
-                    extra={"station_id": station_id},
-                )
-                self._handshakes[connection] = _Handshake(station_id, None, subprotocol)
+                self._accept_offline(connection, station_id, common, repr(exc))
                 return None
             log.warning(
                 "cannot reach the CSMS for %s: %r",
@@ -267,6 +263,23 @@ class RelayServer:
         if upstream.subprotocol is not None:
             self._last_subprotocol[station_id] = upstream.subprotocol
         return None
+
+    def _accept_offline(
+        self, connection: ServerConnection, station_id: str, common: list[str], why: str
+    ) -> None:
+        """Complete the station's handshake without a CSMS socket: the link answers it locally
+        and reconnects upstream (offline operation, OCPP 2.0.1 part 4, 6.3 as amended)."""
+        subprotocol = self._last_subprotocol.get(station_id, common[0])
+        if subprotocol not in common:
+            subprotocol = common[0]
+        log.warning(
+            "cannot reach the CSMS for %s (%s): accepting it offline with %s",
+            station_id,
+            why,
+            subprotocol,
+            extra={"station_id": station_id},
+        )
+        self._handshakes[connection] = _Handshake(station_id, None, subprotocol)
 
     async def _make_room_for(
         self, connection: ServerConnection, station_id: str

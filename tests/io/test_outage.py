@@ -23,6 +23,7 @@ from localctl.offline import Outbox
 from localctl.relay.schemas import SchemaRegistry
 from localctl.relay.store_forward import ReplayRules
 from tests.io.conftest import relay_config
+from tests.io.rawpeers import RawCsms
 from tests.io.test_relay_server import recv, station
 
 TIME = "2026-11-22T12:00:00Z"
@@ -221,3 +222,21 @@ async def test_without_offline_operation_an_unreachable_csms_refuses_the_station
             async with station(relay):
                 pass
         assert refused.value.response.status_code == 502
+
+
+@pytest.mark.parametrize(("status", "accepted"), [(503, True), (429, True), (404, False)])
+async def test_a_busy_csms_means_offline_but_a_refusal_is_mirrored(
+    outbox: Outbox, schemas: SchemaRegistry, status: int, accepted: bool
+) -> None:
+    async with (
+        RawCsms(refuse={"CP-1": status}) as csms,
+        RelayServer(relay_config(csms.url), schemas, outage=settings(outbox)) as relay,
+    ):
+        if accepted:
+            async with station(relay) as socket:
+                assert await call(socket, "h-1", "Heartbeat", {}) != {}
+        else:
+            with pytest.raises(InvalidStatus) as refused:
+                async with station(relay):
+                    pass
+            assert refused.value.response.status_code == status
