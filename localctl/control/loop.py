@@ -4,6 +4,9 @@ Each cycle: inputs snapshot -> optimizer input (fail-safe modes) -> allocation -
 limits (floors, CSMS composition) -> changes (decreases first) -> SetChargingProfile through
 each station's sending queue. Increases go out only once every decrease of the cycle has been
 answered, or the cycle's decrease wait ran out, in which case they wait for the next cycle.
+That wait runs beside the loop, not in it: a meter jump starts the next cycle at once, which
+drops the previous cycle's increases (planned on old readings) and whose decreases replace
+any older limit for the same EVSE still waiting in a station's queue.
 A failed cycle is logged and the loop goes on: while it fails, leases run out and stations
 fall back to their floors, which is the safe state.
 """
@@ -113,6 +116,8 @@ class ControlLoop:
         self._installed: dict[str, InstalledLimit] = {}
         self._installed_for: dict[str, tuple[float | None, str | None]] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._increases: asyncio.Task[None] | None = None
+        self._decreasing: set[asyncio.Task[None]] = set()
         self._retry_after_s: dict[str, float] = {}
         self._retry_delay_s: dict[str, float] = {}
         self._wake = asyncio.Event()
@@ -144,6 +149,8 @@ class ControlLoop:
                 self._wake.clear()
         finally:
             tasks = [*self._in_flight.values(), *self._notifications]
+            if self._increases is not None:
+                tasks.append(self._increases)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -191,9 +198,28 @@ class ControlLoop:
         wanted = self.overrides.label(wanted)
         self.last = CycleReport(now_s, control_input, allocation, wanted)
         changes = self._changes(wanted, now_s)
-        await self._send([c for c in changes if c[1].is_decrease], wait=True)
-        if not any(not task.done() for task in self._in_flight.values()):
-            await self._send([c for c in changes if not c[1].is_decrease], wait=False)
+        if self._increases is not None:
+            self._increases.cancel()  # planned on older readings; this cycle decides anew
+        decreases = self._send([c for c in changes if c[1].is_decrease])
+        self._decreasing.update(decreases)
+        for task in decreases:
+            task.add_done_callback(self._decreasing.discard)
+        increases = [c for c in changes if not c[1].is_decrease]
+        self._increases = asyncio.create_task(self._increase_after(decreases, increases))
+
+    async def _increase_after(
+        self,
+        decreases: list[asyncio.Task[None]],
+        increases: list[tuple[StationRuntime, LimitChange]],
+    ) -> None:
+        """Send a cycle's increases once its decreases are answered, and only if no decrease
+        (of this cycle or an earlier one) is still unanswered: the site must have made room
+        before anyone takes more. An unanswered increase holds back nobody: a station that
+        does not answer must not freeze everyone else's limits."""
+        if decreases:
+            await asyncio.wait(decreases, timeout=_DECREASE_WAIT_S)
+        if not self._decreasing:
+            self._send(increases)
 
     # -- what to send ------------------------------------------------------------------------
 
@@ -210,7 +236,11 @@ class ControlLoop:
             floor = wanted.floors[station.config.id]
             wanted_here[floor_key(station.config.id)] = floor
             for change in plan_changes(wanted_here, self._installed, strategy, now_s):
-                if change.key in self._in_flight or self._retry_after_s.get(change.key, 0) > now_s:
+                if self._retry_after_s.get(change.key, 0) > now_s:
+                    continue
+                # A decrease replaces an older limit for the same key still queued at the
+                # station (the relay coalesces by key); anything else waits for it.
+                if change.key in self._in_flight and not change.is_decrease:
                     continue
                 changes.append((station, change))
         # Within each station's queue, a decrease of the station-wide lease goes first: that one
@@ -336,16 +366,18 @@ class ControlLoop:
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def _send(self, changes: list[tuple[StationRuntime, LimitChange]], *, wait: bool) -> None:
+    def _send(self, changes: list[tuple[StationRuntime, LimitChange]]) -> list[asyncio.Task[None]]:
+        tasks = []
         for station, change in changes:
             task = asyncio.create_task(self._send_one(station, change))
             self._in_flight[change.key] = task
             task.add_done_callback(functools.partial(self._sent, change.key))
-        if wait and self._in_flight:
-            await asyncio.wait(list(self._in_flight.values()), timeout=_DECREASE_WAIT_S)
+            tasks.append(task)
+        return tasks
 
     def _sent(self, key: str, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(key, None)
+        if self._in_flight.get(key) is task:  # not replaced by a newer limit for the key
+            del self._in_flight[key]
         if not task.cancelled() and task.exception() is not None:
             log.error("sending %s failed", key, exc_info=task.exception())
 
@@ -367,6 +399,8 @@ class ControlLoop:
                 coalesce_key=change.key,
             )
         except OwnCallError as exc:
+            if exc.error_code == "Superseded":  # a newer limit for the key took its place
+                return
             log.warning(
                 "%s: limit %s not delivered: %s",
                 station_id,

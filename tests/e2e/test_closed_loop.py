@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 from pymodbus.client import AsyncModbusTcpClient
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from localctl.config.model import LocalctlConfig
 from localctl.service import Controller
@@ -332,3 +335,52 @@ async def test_the_csms_composite_schedule_is_what_the_station_really_does(site:
     assert answer.status == "Accepted"
     first_period = answer.charging_schedule["charging_schedule_period"][0]
     assert first_period["limit"] == site.cp16.current_limit_a(1)  # the controller's lease, live
+
+
+async def _answer_slowly(socket: ClientConnection, delay_s: float, received: list[str]) -> None:
+    """A 2.0.1 station that accepts every call, `delay_s` after it arrives."""
+
+    async def answer(message_id: str) -> None:
+        await asyncio.sleep(delay_s)
+        await socket.send(json.dumps([3, message_id, {"status": "Accepted"}]))
+
+    answering = set()
+    async for text in socket:
+        frame = json.loads(text)
+        if frame[0] == 2:
+            received.append(frame[2])
+            task = asyncio.create_task(answer(frame[1]))
+            answering.add(task)
+            task.add_done_callback(answering.discard)
+
+
+async def test_control_keeps_cycling_while_a_station_is_slow_to_answer() -> None:
+    """A station that takes 2 s to answer its limits must not hold the loop: a meter jump in
+    the meantime has to be acted on at once."""
+    meter = FakeMeter({}, sdm630_inputs((4.0, 4.0, 4.0)))
+    meter_port = await meter.start()
+    async with StubCsms() as csms:
+        controller = Controller(config(csms.url, meter_port))
+        stop = asyncio.Event()
+        running = asyncio.create_task(controller.run(stop))
+        await asyncio.wait_for(controller.started.wait(), 10)
+        url = f"ws://127.0.0.1:{controller.relay.port}/ocpp/CP-201"
+        received: list[str] = []
+        try:
+            async with connect(url, subprotocols=[Subprotocol("ocpp2.0.1")]) as slow:
+                boot = {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}
+                await slow.send(json.dumps([2, "boot-1", "BootNotification", boot]))
+                answering = asyncio.create_task(_answer_slowly(slow, 2.0, received))
+                await eventually(lambda: "SetChargingProfile" in received)
+                loop = controller.loop
+                assert loop is not None and loop.last is not None
+                waiting_since_s = loop.last.monotonic_s
+                await asyncio.sleep(1.0)  # no answer yet: all of it inside the station's delay
+                # period_s is 0.1 s: the loop went on cycling (it used to wait for the answer).
+                assert loop.last.monotonic_s - waiting_since_s >= 0.5
+                answering.cancel()
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(running, 30)
+            await meter.stop()
