@@ -33,7 +33,7 @@ class Row:
 
 
 def summary(
-    rows: Sequence[Row], sweep_kw: Sequence[float], extra_kw: Sequence[float]
+    rows: Sequence[Row], sweep_kw: Sequence[float], extra_kw: Sequence[float], rules: str
 ) -> dict[str, Any]:
     """Per-capacity rows and, per algorithm, the means over 24 and (if run) 27 capacities."""
     means: dict[str, dict[str, float | None]] = {}
@@ -47,6 +47,7 @@ def summary(
     return {
         "data": "Caltech ACN, 1-31 March 2019, 954 sessions, 5-minute periods, 208 V",
         "network": "acnportal 0.3.3 caltech_acn(basic_evse=True, voltage=208, transformer_cap=C)",
+        "rules": rules,
         "rows": [asdict(row) for row in rows],
         "means": means,
         "published_pct": {k: {"mean_27": v[0], "at_10kw": v[1]} for k, v in PUBLISHED.items()},

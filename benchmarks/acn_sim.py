@@ -44,8 +44,10 @@ class RunResult:
 
 
 def load_events(path: Path) -> Any:
-    """The data set's EventQueue (JSON-encoded twice, see the data README)."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
+    """The data set's EventQueue (JSON-encoded twice), written by acnportal 0.2.1."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle, warnings.catch_warnings():
+        # acnportal warns that the file's versions (0.2.1, numpy 1.19) are not the current.
+        warnings.simplefilter("ignore", UserWarning)
         return acnsim.EventQueue.from_json(json.load(handle))
 
 
@@ -76,7 +78,10 @@ class LocalctlAlgorithm(algorithms.BaseAlgorithm):  # type: ignore[misc]
 
 
 def baseline(name: str) -> Any:
-    """acnportal's own FCFS, round robin, EDF and LLF, as the published notebook built them."""
+    """acnportal's own uncontrolled charging, FCFS, round robin, EDF and LLF, as the
+    published notebook built them."""
+    if name == "Unctrl":
+        return algorithms.UncontrolledCharging()
     if name == "RR":
         return algorithms.RoundRobin(algorithms.first_come_first_served)
     sort = {

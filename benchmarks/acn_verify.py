@@ -11,6 +11,7 @@ import numpy as np
 from benchmarks.acn_control import Controller, Policy
 from benchmarks.acn_play import load_vehicles, play
 from benchmarks.acn_report import Row
+from benchmarks.acn_rules import Rules, apply_rules, apply_rules_to_events
 from benchmarks.acn_sim import (
     PERIOD_MIN,
     VOLTAGE_V,
@@ -23,11 +24,13 @@ from benchmarks.acn_sim import (
 )
 
 
-def replay_localctl(data: Path, capacity_kw: float, policy: Policy | None = None) -> Row:
+def replay_localctl(
+    data: Path, capacity_kw: float, rules: Rules = "acnportal", policy: Policy | None = None
+) -> Row:
     """Lean replay (see acn_play), then every period's pilots checked by acnportal."""
     started = time.perf_counter()
     policy = policy or Policy()
-    vehicles = load_vehicles(data)
+    vehicles = apply_rules(load_vehicles(data), rules, PERIOD_MIN)
     network, reduced = acn_network(capacity_kw)
     controller = Controller(reduced, policy)
 
@@ -46,6 +49,7 @@ def replay_localctl(data: Path, capacity_kw: float, policy: Policy | None = None
     )
 
 
-def run_in_simulator(data: Path, capacity_kw: float) -> RunResult:
+def run_in_simulator(data: Path, capacity_kw: float, rules: Rules = "acnportal") -> RunResult:
     """The same controller driven by acnportal's own simulator (slower, for cross-checks)."""
-    return run_one(load_events(data), "localctl", capacity_kw, Policy())
+    events = apply_rules_to_events(load_events(data), rules, PERIOD_MIN)
+    return run_one(events, "localctl", capacity_kw, Policy())
