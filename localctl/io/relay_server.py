@@ -52,6 +52,7 @@ _TIMEOUT_SWEEP_INTERVAL_S = 0.5
 # The time the relay holds a frame: tens of microseconds when all is well.
 _FRAME_HOLD_BUCKETS_S = (10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 10e-3, 50e-3)
 _REPLACED_CONNECTION_WAIT_S = 5.0
+_DEFAULT_CLOSE_TIMEOUT_S = 10.0  # websockets' own default, when keep-alive is off
 # A CSMS answering these to a handshake is busy, not refusing the station.
 _BUSY_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
 # Thousands of connections are hundreds of thousands of long-lived objects; a full garbage
@@ -138,6 +139,7 @@ class RelayServer:
             max_size=self._config.max_frame_bytes,
             ping_interval=self._config.ping_interval_s,
             ping_timeout=self._config.ping_timeout_s,
+            close_timeout=self._close_timeout_s,
             server_header=None,
             create_connection=DirectServerConnection,
             ssl=self.security.server_ssl,
@@ -172,6 +174,14 @@ class RelayServer:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def _close_timeout_s(self) -> float:
+        """How long a closing handshake may take. A peer that missed its pong is gone or cut
+        off: waiting websockets' default 10 s more for it to close would hold its counterpart
+        (and a station's unanswered call) that long, so the keep-alive's timeout applies."""
+        timeout_s = self._config.ping_timeout_s
+        return _DEFAULT_CLOSE_TIMEOUT_S if timeout_s is None else timeout_s
 
     @property
     def port(self) -> int:
@@ -325,6 +335,7 @@ class RelayServer:
             max_size=self._config.max_frame_bytes,
             ping_interval=self._config.ping_interval_s,
             ping_timeout=self._config.ping_timeout_s,
+            close_timeout=self._close_timeout_s,
             open_timeout=self._config.upstream_open_timeout_s,
             # The CSMS sees the station's own User-Agent, as on a direct connection.
             user_agent_header=station_headers.get("User-Agent"),
