@@ -4,6 +4,10 @@ The relay always runs. With a site: the inputs (Modbus and MQTT meters, EMS limi
 or a Modbus server) deliver into one SiteState, input status transitions are logged and
 published, and telemetry goes out over MQTT when a broker is configured. Every task lives in
 one TaskGroup: a stop request, or any task failing, stops them all cleanly.
+
+With a site, the control state file is opened and loaded before the relay accepts a station,
+so a reconnecting station finds its sessions, the CSMS's profiles and its installed limits as
+they were; a state file that cannot be used stops the start (`StateFileError`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from localctl.control.csms_profiles import controller_policy
 from localctl.control.identity import ControllerIdentity
 from localctl.control.loop import ControlLoop
 from localctl.control.registry import StationRegistry
+from localctl.control.state_records import ControlState
+from localctl.control.state_store import ControlStateStore, StateFileError
 from localctl.control.strategy import STRATEGIES
 from localctl.inputs.modbus.ems_server import ControllerStatus, EmsModbusServer
 from localctl.inputs.modbus.ems_server import SiteSnapshot as EmsSnapshot
@@ -38,6 +44,7 @@ from localctl.inputs.mqtt.telemetry import (
 from localctl.io.identity_client import IdentityClient
 from localctl.io.outage import OutageSettings
 from localctl.io.relay_server import RelayServer
+from localctl.model.errors import UnreadablePayloadError
 from localctl.offline import Outbox, OutboxError
 from localctl.relay.events import LinkEvent
 from localctl.relay.policy import TRANSPARENT, Policy
@@ -113,6 +120,7 @@ class Controller:
         self.api = OperatorApi(self, config.api) if config.api is not None else None
         self.started = asyncio.Event()
         self.outbox: Outbox | None = None
+        self.state: ControlStateStore | None = None
         # Undelivered outbox entries per station, refreshed every few seconds for the metrics.
         self.outbox_backlog: dict[str, int] = {}
 
@@ -124,6 +132,8 @@ class Controller:
         gc.collect()
         gc.freeze()
         async with contextlib.AsyncExitStack() as stack:
+            if self.registry is not None and self.loop is not None:
+                self.state = await self._open_state(stack, self.registry, self.loop)
             if self.config.relay.offline.enabled:
                 self.outbox = await self._open_outbox(stack)
             await stack.enter_async_context(self.relay)
@@ -155,6 +165,59 @@ class Controller:
         )
         log.info("offline operation on; outbox %s", path)
         return outbox
+
+    async def _open_state(
+        self,
+        stack: contextlib.AsyncExitStack[bool | None],
+        registry: StationRegistry,
+        loop: ControlLoop,
+    ) -> ControlStateStore:
+        path = self.config.control.resolved_state_path(self.config.relay.offline.outbox_path)
+        store = await ControlStateStore.open(path)
+        stack.push_async_callback(store.close)  # after the relay: its last changes are kept
+        state = await store.load()
+        try:
+            await self._restore(store, state, registry, loop)
+        except UnreadablePayloadError as error:
+            raise StateFileError(path, f"a saved CSMS profile is unreadable: {error}") from error
+        registry.journal = loop.journal = store
+        return store
+
+    async def _restore(
+        self,
+        store: ControlStateStore,
+        state: ControlState,
+        registry: StationRegistry,
+        loop: ControlLoop,
+    ) -> None:
+        sessions = profiles = 0
+        for station_id, saved in state.stations.items():
+            if station_id not in registry.stations:
+                log.warning(
+                    "control state %s: station %s is no longer configured; its saved "
+                    "sessions, CSMS profiles and limits are dropped",
+                    store.path,
+                    station_id,
+                )
+                await store.forget_station(station_id)
+                continue
+            for ocpp_id in registry.restore(station_id, saved):
+                log.warning(
+                    "control state %s: %s has no EVSE %d any more; its saved session is dropped",
+                    store.path,
+                    station_id,
+                    ocpp_id,
+                )
+                await store.forget_evse(station_id, ocpp_id)
+            loop.restore(station_id, saved.installed)
+            sessions += sum(1 for r in saved.evses.values() if r.transaction_id is not None)
+            profiles += len(saved.csms_profiles)
+        log.info(
+            "control state %s: %d sessions and %d CSMS profiles restored",
+            store.path,
+            sessions,
+            profiles,
+        )
 
     async def _count_outbox_backlog(self, outbox: Outbox) -> None:
         while True:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from localctl.config.base import StrictModel
+
+_STATE_NAME = "localctl-state.sqlite3"
 
 
 class ControlConfig(StrictModel):
@@ -87,8 +91,31 @@ class ControlConfig(StrictModel):
         "stations are back on their floors after at most this; default: the profile strategy's",
     )
 
+    state_path: Path | None = Field(
+        None,
+        description="SQLite file of what must survive a restart: sessions in progress, the "
+        "CSMS's charging profiles and the limits installed on each station; null: "
+        f"{_STATE_NAME} beside the outbox (relay.offline.outbox_path's folder, else "
+        "$STATE_DIRECTORY (systemd) or the working directory)",
+    )
+
+    @field_validator("state_path")
+    @classmethod
+    def _a_file(cls, path: Path | None) -> Path | None:
+        if path is not None and (path.name in ("", ".", "..") or path.is_dir()):
+            raise ValueError(f"{path} is a directory; name the state file itself")
+        return path
+
     @model_validator(mode="after")
     def _lost_after_stale(self) -> ControlConfig:
         if self.meter_lost_s <= self.meter_stale_s:
             raise ValueError("meter_lost_s must be longer than meter_stale_s")
         return self
+
+    def resolved_state_path(self, outbox_path: Path | None) -> Path:
+        """The state file: as configured, else beside the outbox (`outbox_path` as configured)."""
+        if self.state_path is not None:
+            return self.state_path
+        if outbox_path is not None:
+            return outbox_path.parent / _STATE_NAME
+        return Path(os.environ.get("STATE_DIRECTORY", ".")) / _STATE_NAME

@@ -9,6 +9,11 @@ drops the previous cycle's increases (planned on old readings) and whose decreas
 any older limit for the same EVSE still waiting in a station's queue.
 A failed cycle is logged and the loop goes on: while it fails, leases run out and stations
 fall back to their floors, which is the safe state.
+
+Every limit a station accepts is journalled (`StateJournal`). After a restart, what each
+station was last known to hold is `restore`d: such a limit is sent again on the new
+connection (it may have been lost with it), but a change from it still counts as the decrease
+or increase it is, so decreases go first from the first cycle on.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import dataclasses
 import functools
 import logging
 import math
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,6 +51,7 @@ from localctl.control.overrides import OperatorOverrides
 from localctl.control.planner import InstalledLimit, LimitChange, plan_changes
 from localctl.control.profile_builder import LimitTarget, build_profile
 from localctl.control.registry import StationRegistry, StationRuntime
+from localctl.control.state_records import InstallRecord, NoJournal, StateJournal
 from localctl.control.strategy import STRATEGIES, ProfileStrategy
 from localctl.io.relay_server import RelayServer
 from localctl.io.station_link import OwnCallError
@@ -114,6 +122,10 @@ class ControlLoop:
         self._allocator_state = AllocatorState()
         self._non_ev_hold = NonEvHold(control.non_ev_hold_s)
         self._installed: dict[str, InstalledLimit] = {}
+        # Station id -> limit key -> what the station held when the last process stopped.
+        self._restored: dict[str, dict[str, InstallRecord]] = {}
+        self.journal: StateJournal = NoJournal()
+        """where accepted limits go, to be known after a restart (the state file, once open)"""
         self._installed_for: dict[str, tuple[float | None, str | None]] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._increases: asyncio.Task[None] | None = None
@@ -135,6 +147,27 @@ class ControlLoop:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def restore(self, station_id: str, installed: dict[str, InstallRecord]) -> None:
+        """What the station held when the previous process stopped (from the state file)."""
+        self._restored[station_id] = dict(installed)
+
+    def believed_installed(self, station: StationRuntime) -> Mapping[str, InstalledLimit]:
+        """What `station` holds: accepted on this connection, else restored and still valid.
+        A restored limit carries an expired lease, so the planner sends it again."""
+        restored = self._restored.get(station.config.id)
+        if not restored:
+            return self._installed
+        believed: dict[str, InstalledLimit] = {}
+        wall_s = self._clocks.wall()
+        transactions = {evse_key(e.config.id): e.transaction_id for e in station.evses.values()}
+        for key, record in restored.items():
+            lapsed = record.lease_until_wall_s is not None and record.lease_until_wall_s <= wall_s
+            # A TxProfile went with its transaction (K02.FR.05); a lapsed lease left the floor.
+            ended = key in transactions and transactions[key] != record.transaction_id
+            if key not in self._installed and not lapsed and not ended:
+                believed[key] = InstalledLimit(record.limit_a, record.phases, -math.inf)
+        return ChainMap(self._installed, believed)
 
     async def run(self) -> None:
         try:
@@ -235,7 +268,8 @@ class ControlLoop:
             wanted_here[lease_key(station.config.id)] = wanted.stations[station.config.id]
             floor = wanted.floors[station.config.id]
             wanted_here[floor_key(station.config.id)] = floor
-            for change in plan_changes(wanted_here, self._installed, strategy, now_s):
+            installed = self.believed_installed(station)
+            for change in plan_changes(wanted_here, installed, strategy, now_s):
                 if self._retry_after_s.get(change.key, 0) > now_s:
                     continue
                 # A decrease replaces an older limit for the same key still queued at the
@@ -423,11 +457,25 @@ class ControlLoop:
             self._retry_after_s[change.key] = self._clocks.monotonic() + delay_s
             return
         self._retry_delay_s.pop(change.key, None)
-        lease_until_s = (
-            math.inf if target.kind == "floor" else self._clocks.monotonic() + strategy.lease_s
-        )
+        self._accepted(station, change, target, strategy)
+
+    def _accepted(
+        self,
+        station: StationRuntime,
+        change: LimitChange,
+        target: LimitTarget,
+        strategy: ProfileStrategy,
+    ) -> None:
+        floor = target.kind == "floor"
+        lease_until_s = math.inf if floor else self._clocks.monotonic() + strategy.lease_s
         self._installed[change.key] = InstalledLimit(change.limit_a, change.phases, lease_until_s)
         self._installed_for[change.key] = (station.connected_at_s, target.transaction_id)
+        self._restored.get(station.config.id, {}).pop(change.key, None)
+        lease_until_wall_s = None if floor else self._clocks.wall() + strategy.lease_s
+        record = InstallRecord(
+            change.limit_a, change.phases, lease_until_wall_s, target.transaction_id
+        )
+        self.journal.limit_installed(station.config.id, change.key, record)
 
     @staticmethod
     def _evses_limited_by(station: StationRuntime, key: str) -> list[str]:

@@ -6,15 +6,29 @@ and its last measured current per conductor. The CSMS's own charging profiles ar
 once the station has accepted them (and forgotten when a ClearChargingProfile it accepted
 removes them), so the controller can keep the station under the lower of the CSMS's limits and
 its own. Stations that are not in the configuration are relayed but not controlled.
+
+What must survive a restart goes to a `StateJournal` when it changes and comes back through
+`restore`. A restored session is reconciled with what its station says once it reconnects:
+1.6 stations do not repeat StartTransaction, so a restored session stands until a StatusNotification
+Available on its connector (1.6: no transaction can run there) or its StopTransaction ends it;
+a meter value or event naming its transaction confirms it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from localctl.config.site import EvseConfig, SiteConfig, StationConfig
+from localctl.control.state_records import (
+    CsmsProfileRecord,
+    EvseRecord,
+    NoJournal,
+    StateJournal,
+    StationState,
+)
 from localctl.inputs.readings import PhaseValues
 from localctl.model.clearing import ClearSpec
 from localctl.model.errors import UnreadablePayloadError
@@ -27,10 +41,10 @@ from localctl.model.events import (
     SessionEnded,
     SessionStarted,
 )
-from localctl.model.profiles import ProfileSpec
+from localctl.model.profiles import ProfilePurpose, ProfileSpec
 from localctl.model.translator import StationTranslator
 from localctl.relay.events import FrameRelayed, LinkClosed, LinkEvent, LinkOpened, Side
-from localctl.relay.frames import MessageType
+from localctl.relay.frames import JsonObject, MessageType
 from localctl.relay.versions import OcppVersion
 from localctl.site.to_optimizer import grid_draw_a
 from optimizer.model import Session
@@ -39,6 +53,8 @@ _VEHICLE_PRESENT = frozenset(
     {EvseStatus.OCCUPIED, EvseStatus.CHARGING, EvseStatus.SUSPENDED_EV, EvseStatus.SUSPENDED_EVSE}
 )
 _PHASE_IN_USE_A = 1.0  # a conductor carrying more than this is a phase in use
+
+log = logging.getLogger("localctl.control")
 
 
 @dataclass(slots=True)
@@ -51,6 +67,25 @@ class EvseRuntime:
     departure_s: float | None = None
     energy_needed_wh: float | None = None
     ev_max_current_a: float | None = None
+    # The same instants on the wall clock, which is what survives a restart.
+    arrival_wall_s: float | None = None
+    departure_wall_s: float | None = None
+    id_token: str | None = None
+    restored: bool = False
+    """the session was loaded from the state file, not seen starting in this process"""
+    confirmed: bool = False
+    """the station has named the restored session's transaction since"""
+
+    def record(self) -> EvseRecord:
+        return EvseRecord(
+            self.status,
+            self.transaction_id,
+            self.arrival_wall_s,
+            self.departure_wall_s,
+            self.energy_needed_wh,
+            self.ev_max_current_a,
+            self.id_token,
+        )
 
     @property
     def charging_possible(self) -> bool:
@@ -69,7 +104,9 @@ class StationRuntime:
     version: OcppVersion | None = None
     translator: StationTranslator | None = None
     csms_profiles: dict[int, ProfileSpec] = field(default_factory=dict)
-    pending_csms: dict[str, ProfileSpec | ClearSpec] = field(default_factory=dict)
+    pending_csms: dict[str, tuple[ProfileSpec | ClearSpec, JsonObject]] = field(
+        default_factory=dict
+    )
     connected_at_s: float | None = None
 
     @property
@@ -96,6 +133,44 @@ class StationRegistry:
         self._wall = wall
         self.changed = False
         """set when something happened that should wake the control loop"""
+        self.journal: StateJournal = NoJournal()
+        """where changes that must survive a restart go (the state file, once open)"""
+        self._saved: dict[tuple[str, int], EvseRecord] = {}
+
+    # -- restart -----------------------------------------------------------------------------
+
+    def restore(self, station_id: str, state: StationState) -> list[int]:
+        """Take a configured station's saved EVSEs and CSMS profiles; returns the saved EVSE
+        numbers the configuration no longer has (the caller drops them)."""
+        station = self.stations[station_id]
+        gone = []
+        for ocpp_id, record in state.evses.items():
+            evse = station.evses.get(ocpp_id)
+            if evse is None:
+                gone.append(ocpp_id)
+                continue
+            self._restore_evse(evse, record)
+            self._saved[(station_id, ocpp_id)] = record
+        for profile_id, saved in state.csms_profiles.items():
+            # Read again as when the station accepted it; it was readable then.
+            spec = ProfileSpec.from_payload(saved.version, saved.payload)
+            station.csms_profiles[profile_id] = spec
+        return gone
+
+    def _restore_evse(self, evse: EvseRuntime, record: EvseRecord) -> None:
+        mono_minus_wall_s = self._monotonic() - self._wall()
+        evse.status = record.status
+        evse.transaction_id = record.transaction_id
+        evse.restored = record.transaction_id is not None
+        evse.arrival_wall_s = record.arrival_wall_s
+        if record.arrival_wall_s is not None:
+            evse.arrival_s = record.arrival_wall_s + mono_minus_wall_s
+        evse.departure_wall_s = record.departure_wall_s
+        if record.departure_wall_s is not None:
+            evse.departure_s = record.departure_wall_s + mono_minus_wall_s
+        evse.energy_needed_wh = record.energy_needed_wh
+        evse.ev_max_current_a = record.ev_max_current_a
+        evse.id_token = record.id_token
 
     # -- input -------------------------------------------------------------------------------
 
@@ -118,41 +193,114 @@ class StationRegistry:
                 self._apply(station, model_event)
 
     def _apply(self, station: StationRuntime, event: ModelEvent) -> None:
-        evse_id = getattr(event, "evse_id", None)
-        evse = station.evses.get(evse_id) if isinstance(evse_id, int) else None
-        if evse is None:
+        found = _evse_of(station, event)
+        if found is None:
             return
+        ocpp_id, evse = found
         now_s = self._monotonic()
         if isinstance(event, EvseStatusChanged):
-            self._status(evse, event.status, now_s)
+            self._status(station, ocpp_id, event.status, now_s)
         elif isinstance(event, SessionStarted):
-            evse.transaction_id = event.transaction_id
-            evse.arrival_s = evse.arrival_s if evse.arrival_s is not None else now_s
+            self._confirm(station, evse, event.transaction_id)
+            evse.transaction_id, evse.id_token = event.transaction_id, event.id_token
+            if evse.arrival_s is None:
+                self._arrived(evse, now_s)
             self.changed = True
         elif isinstance(event, SessionEnded):
-            evse.transaction_id = None
-            if evse.status in _VEHICLE_PRESENT:  # maybe still plugged in, no longer charging
-                evse.status = EvseStatus.OCCUPIED
-            self.changed = True
-        elif isinstance(event, MeterSample) and event.current_a is not None:
-            evse.current_a = tuple(0.0 if c is None else c for c in event.current_a)
+            self._end_session(station, ocpp_id, evse)
+        elif isinstance(event, MeterSample):
+            if event.transaction_id is not None:
+                self._confirm(station, evse, event.transaction_id)
+            if event.current_a is not None:
+                evse.current_a = tuple(0.0 if c is None else c for c in event.current_a)
         elif isinstance(event, ChargingNeedsReported):
             self._needs(evse, event)
+        self._save(station, ocpp_id, evse)
 
-    def _status(self, evse: EvseRuntime, status: EvseStatus, now_s: float) -> None:
+    def _save(self, station: StationRuntime, ocpp_id: int, evse: EvseRuntime) -> None:
+        """Journal the EVSE's record if it changed (a meter sample changes nothing in it)."""
+        key = (station.config.id, ocpp_id)
+        record = evse.record()
+        if self._saved.get(key) != record:
+            self._saved[key] = record
+            self.journal.evse_changed(station.config.id, ocpp_id, record)
+
+    def _arrived(self, evse: EvseRuntime, now_s: float) -> None:
+        evse.arrival_s = now_s
+        evse.arrival_wall_s = self._wall()
+
+    def _confirm(self, station: StationRuntime, evse: EvseRuntime, transaction_id: str) -> None:
+        """The station names a transaction on the EVSE of a restored session."""
+        if not evse.restored or evse.confirmed:
+            return
+        if transaction_id == evse.transaction_id:
+            evse.confirmed = True
+            log.info(
+                "%s: restored transaction %s on %s confirmed by the station",
+                station.config.id, transaction_id, evse.config.id,
+                extra={"station_id": station.config.id},
+            )  # fmt: skip
+            return
+        log.warning(
+            "%s: restored transaction %s on %s is over: the station reports %s there",
+            station.config.id, evse.transaction_id, evse.config.id, transaction_id,
+            extra={"station_id": station.config.id},
+        )  # fmt: skip
+        evse.transaction_id, evse.restored = transaction_id, False
+        self._arrived(evse, self._monotonic())  # a session that started while we were down
+        self.changed = True
+
+    def _end_session(self, station: StationRuntime, ocpp_id: int, evse: EvseRuntime) -> None:
+        ended = evse.transaction_id
+        evse.transaction_id = evse.id_token = None
+        evse.restored = evse.confirmed = False
+        if evse.status in _VEHICLE_PRESENT:  # maybe still plugged in, no longer charging
+            evse.status = EvseStatus.OCCUPIED
+        # A TxProfile ends with its transaction (1.6 3.13.2, 2.0.1 K02.FR.05).
+        gone = tuple(
+            i
+            for i, p in station.csms_profiles.items()
+            if p.purpose is ProfilePurpose.TX
+            and p.evse_id == ocpp_id
+            and p.transaction_id in (None, ended)
+        )
+        self._forget_csms_profiles(station, gone)
+        self.changed = True
+
+    def _forget_csms_profiles(self, station: StationRuntime, gone: tuple[int, ...]) -> None:
+        for profile_id in gone:
+            del station.csms_profiles[profile_id]
+        if gone:
+            self.journal.csms_profiles_removed(station.config.id, gone)
+
+    def _status(
+        self, station: StationRuntime, ocpp_id: int, status: EvseStatus, now_s: float
+    ) -> None:
+        evse = station.evses[ocpp_id]
         vehicle_now = status in _VEHICLE_PRESENT
         if vehicle_now and evse.arrival_s is None:
-            evse.arrival_s = now_s
+            self._arrived(evse, now_s)
+        if status is EvseStatus.AVAILABLE and evse.restored and station.version is OcppVersion.V16:
+            # 1.6 4.9: Available is a connector free for a new user, so no transaction runs
+            # there: its StopTransaction was sent while the controller was down.
+            log.warning(
+                "%s: restored transaction %s on %s ended: the connector is Available",
+                station.config.id, evse.transaction_id, evse.config.id,
+                extra={"station_id": station.config.id},
+            )  # fmt: skip
+            self._end_session(station, ocpp_id, evse)
         if not vehicle_now and status is not EvseStatus.RESERVED:
-            evse.arrival_s = None
+            evse.arrival_s = evse.arrival_wall_s = None
             evse.current_a = ()
-            evse.departure_s = evse.energy_needed_wh = evse.ev_max_current_a = None
+            evse.departure_s = evse.departure_wall_s = None
+            evse.energy_needed_wh = evse.ev_max_current_a = None
         evse.status = status
         self.changed = True
 
     def _needs(self, evse: EvseRuntime, event: ChargingNeedsReported) -> None:
         if event.departure_time is not None:
-            evse.departure_s = self._monotonic() + event.departure_time.timestamp() - self._wall()
+            evse.departure_wall_s = event.departure_time.timestamp()
+            evse.departure_s = self._monotonic() + evse.departure_wall_s - self._wall()
         evse.energy_needed_wh = event.energy_amount_wh
         evse.ev_max_current_a = event.ac_max_current_a
         self.changed = True
@@ -169,16 +317,19 @@ class StationRegistry:
                 elif event.action == "ClearChargingProfile":
                     recorded = ClearSpec.from_payload(station.version, event.payload)
             if recorded is not None:
-                station.pending_csms[event.message_id] = recorded
+                station.pending_csms[event.message_id] = (recorded, event.payload)
         elif event.source is Side.STATION and event.message_type is MessageType.CALLRESULT:
-            pending = station.pending_csms.pop(event.message_id, None)
+            pending, payload = station.pending_csms.pop(event.message_id, (None, {}))
             if pending is None or event.payload.get("status") != "Accepted":
                 return
+            station_id = station.config.id
             if isinstance(pending, ProfileSpec):
                 station.csms_profiles[pending.profile_id] = pending
+                record = CsmsProfileRecord(station.version, payload)
+                self.journal.csms_profile_accepted(station_id, pending.profile_id, record)
             else:
-                kept = {i: p for i, p in station.csms_profiles.items() if not pending.removes(p)}
-                station.csms_profiles = kept
+                gone = tuple(i for i, p in station.csms_profiles.items() if pending.removes(p))
+                self._forget_csms_profiles(station, gone)
             self.changed = True
 
     # -- output for the control loop ---------------------------------------------------------
@@ -202,6 +353,21 @@ class StationRegistry:
             for evse in station.evses.values()
             if evse.current_a
         }
+
+
+def _evse_of(station: StationRuntime, event: ModelEvent) -> tuple[int, EvseRuntime] | None:
+    """The EVSE an event is about: by number, else by its transaction (after a restart the
+    translator has not seen the start that tells a 1.6 StopTransaction's connector)."""
+    evse_id = getattr(event, "evse_id", None)
+    if isinstance(evse_id, int):
+        evse = station.evses.get(evse_id)
+        return None if evse is None else (evse_id, evse)
+    transaction_id = getattr(event, "transaction_id", None)
+    if transaction_id is None:
+        return None
+    return next(
+        ((n, e) for n, e in station.evses.items() if e.transaction_id == transaction_id), None
+    )
 
 
 def _session(evse: EvseRuntime) -> Session:
