@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,17 @@ settings.load_profile("localctl")
 
 @pytest.fixture(autouse=True)
 def state_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test's controller keeps its outbox in the test's own directory: a file shared
-    between tests would replay one test's undelivered messages into the next."""
+    """Each test's controller keeps its outbox and state file in the test's own directory: a
+    file shared between tests would replay one test's undelivered messages, or restore its
+    sessions and limits, into the next."""
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
     return tmp_path
+
+
+@contextlib.contextmanager
+def own_state_directory(factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The same for a module-scoped fixture, which runs before any test's autouse fixture."""
+    with pytest.MonkeyPatch.context() as patch:
+        directory = factory.mktemp("state")
+        patch.setenv("STATE_DIRECTORY", str(directory))
+        yield directory

@@ -21,6 +21,7 @@ from schemathesis.openapi import from_url
 from localctl.config.model import LocalctlConfig
 from localctl.service import Controller
 from tests.api.conftest import API, TOKEN, api_config
+from tests.conftest import own_state_directory
 
 
 def controller_config() -> LocalctlConfig:
@@ -71,13 +72,14 @@ class Running:
 
 
 @pytest.fixture(scope="module")
-def api_schema() -> Iterator[schemathesis.BaseSchema]:
-    running = Running()
-    try:
-        url = running.url()
-        yield from_url(f"{url}{API}/openapi.json")
-    finally:
-        running.close()
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
+    with own_state_directory(tmp_path_factory):
+        running = Running()
+        try:
+            url = running.url()
+            yield from_url(f"{url}{API}/openapi.json")
+        finally:
+            running.close()
 
 
 def test_every_operation_keeps_to_its_documented_contract(

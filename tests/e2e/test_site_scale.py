@@ -35,6 +35,7 @@ from localctl.sim.quirks import StationQuirks
 from localctl.sim.site import SimSite, SiteSettings
 from localctl.sim.site_stations import StationPlan
 from localctl.sim.synthetic import synthetic_config
+from tests.conftest import own_state_directory
 
 FUSE_A = 63.0
 PERIOD_S = 0.25
@@ -215,8 +216,9 @@ that did not react fails."""
 
 
 @pytest.fixture(scope="module")
-def base_steps_run() -> Run:
-    return asyncio.run(_base_steps_run())
+def base_steps_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    with own_state_directory(tmp_path_factory):
+        return asyncio.run(_base_steps_run())
 
 
 async def _base_steps_run() -> Run:
@@ -276,8 +278,9 @@ QUIRK_STEP_S, QUIRK_RUN_S = 4.0, 30.0
 
 
 @pytest.fixture(scope="module")
-def quirks_run() -> Run:
-    return asyncio.run(_quirks_run())
+def quirks_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    with own_state_directory(tmp_path_factory):
+        return asyncio.run(_quirks_run())
 
 
 async def _quirks_run() -> Run:
