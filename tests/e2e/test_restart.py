@@ -259,6 +259,9 @@ async def test_a_controller_killed_with_sigkill_recovers_on_restart(tmp_path: Pa
             first.send_signal(signal.SIGKILL)
             assert await first.wait() == -signal.SIGKILL
         await asyncio.wait_for(station.wait_disconnected(), 5)
+        # Leave 2 s between the session's start and the restart, so an age counted from the
+        # restart could not pass for one counted from the start, however fast the restart.
+        await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - started_s)))
 
         second = await start_process(config_file, tmp_path)
         try:
