@@ -233,24 +233,31 @@ class ControlLoop:
         changes = self._changes(wanted, now_s)
         if self._increases is not None:
             self._increases.cancel()  # planned on older readings; this cycle decides anew
+            self._increases = None
         decreases = self._send([c for c in changes if c[1].is_decrease])
         self._decreasing.update(decreases)
         for task in decreases:
             task.add_done_callback(self._decreasing.discard)
         increases = [c for c in changes if not c[1].is_decrease]
-        self._increases = asyncio.create_task(self._increase_after(decreases, increases))
+        if decreases and increases:
+            self._increases = asyncio.create_task(self._increase_after(decreases, increases))
+        elif increases:
+            self._send_increases(increases)
 
     async def _increase_after(
         self,
         decreases: list[asyncio.Task[None]],
         increases: list[tuple[StationRuntime, LimitChange]],
     ) -> None:
-        """Send a cycle's increases once its decreases are answered, and only if no decrease
-        (of this cycle or an earlier one) is still unanswered: the site must have made room
-        before anyone takes more. An unanswered increase holds back nobody: a station that
-        does not answer must not freeze everyone else's limits."""
-        if decreases:
-            await asyncio.wait(decreases, timeout=_DECREASE_WAIT_S)
+        """Send a cycle's increases once its decreases are answered (a task of its own, so
+        the loop goes on meanwhile)."""
+        await asyncio.wait(decreases, timeout=_DECREASE_WAIT_S)
+        self._send_increases(increases)
+
+    def _send_increases(self, increases: list[tuple[StationRuntime, LimitChange]]) -> None:
+        """Only if no decrease (of this cycle or an earlier one) is still unanswered: the site
+        must have made room before anyone takes more. An unanswered increase holds back
+        nobody: a station that does not answer must not freeze everyone else's limits."""
         if not self._decreasing:
             self._send(increases)
 
