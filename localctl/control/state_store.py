@@ -32,7 +32,7 @@ from localctl.control.state_records import (
 )
 from localctl.model.events import EvseStatus
 from localctl.offline.errors import OutboxError
-from localctl.offline.writer import GroupCommitWriter, GroupStats, Job
+from localctl.offline.writer import GroupCommitWriter, Job, WriterFile
 from localctl.relay.errors import LocalctlError
 from localctl.relay.versions import OcppVersion
 
@@ -128,12 +128,8 @@ _UNUSABLE_HINT = (
 )
 
 
-class ControlStateStore:
+class ControlStateStore(WriterFile):
     """The state file; a `StateJournal`. Use `await ControlStateStore.open(path)`."""
-
-    def __init__(self, path: Path, writer: GroupCommitWriter) -> None:
-        self.path = path
-        self._writer = writer
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout_s: float = 1.0) -> ControlStateStore:
@@ -145,15 +141,6 @@ class ControlStateStore:
                 raise
             raise StateFileError(path, _reason(error)) from error
         return cls(path, writer)
-
-    async def close(self) -> None:
-        """Commit what is queued, close the file and join the writer thread. Idempotent."""
-        await self._writer.aclose()
-
-    @property
-    def group_stats(self) -> GroupStats:
-        """Commits and the changes they carried."""
-        return self._writer.stats
 
     async def load(self) -> ControlState:
         try:

@@ -36,20 +36,16 @@ from localctl.offline import queries
 from localctl.offline.entries import OutboxEntry
 from localctl.offline.errors import OutboxUsageError
 from localctl.offline.schema import connect
-from localctl.offline.writer import GroupCommitWriter, GroupStats
+from localctl.offline.writer import GroupCommitWriter, WriterFile
 
 T = TypeVar("T")
 
 __all__ = ["Outbox", "OutboxEntry"]
 
 
-class Outbox:
-    """One SQLite file of pending transaction messages, 1.6 id maps and restart state."""
-
-    def __init__(self, path: Path, writer: GroupCommitWriter) -> None:
-        """Use `await Outbox.open(path)`."""
-        self.path = path
-        self._writer = writer
+class Outbox(WriterFile):
+    """One SQLite file of pending transaction messages, 1.6 id maps and restart state.
+    Use `await Outbox.open(path)`."""
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout_s: float = 1.0) -> Outbox:
@@ -61,15 +57,6 @@ class Outbox:
         writer = GroupCommitWriter(partial(connect, path, busy_timeout_s), f"outbox:{path.name}")
         await writer.start()
         return cls(path, writer)
-
-    async def close(self) -> None:
-        """Finish every queued call, close the file and join the writer thread. Idempotent."""
-        await self._writer.aclose()
-
-    @property
-    def group_stats(self) -> GroupStats:
-        """Commits and the jobs they carried: jobs / commits is the group-commit factor."""
-        return self._writer.stats
 
     # -- messages ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from localctl.offline.errors import OutboxClosedError, OutboxStorageError
@@ -72,6 +73,24 @@ class GroupStats:
 
 
 _STOP = object()
+
+
+class WriterFile:
+    """A SQLite file served by one `GroupCommitWriter`: the part the outbox and the control
+    state file share. Subclasses add the jobs; open them through their own `open()`."""
+
+    def __init__(self, path: Path, writer: GroupCommitWriter) -> None:
+        self.path = path
+        self._writer = writer
+
+    async def close(self) -> None:
+        """Finish every queued job, close the file and join the writer thread. Idempotent."""
+        await self._writer.aclose()
+
+    @property
+    def group_stats(self) -> GroupStats:
+        """Commits and the jobs they carried: jobs / commits is the group-commit factor."""
+        return self._writer.stats
 
 
 class GroupCommitWriter:
