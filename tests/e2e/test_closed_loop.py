@@ -103,10 +103,61 @@ async def drive(site: Site) -> None:
         await asyncio.sleep(0.2)
 
 
+def csms_tx_profile(transaction_id: int, limit_a: float) -> call16.SetChargingProfile:
+    """A 1.6 CSMS's TxProfile capping connector 1's transaction at `limit_a`."""
+    return call16.SetChargingProfile(
+        connector_id=1,
+        cs_charging_profiles={
+            "charging_profile_id": 77,
+            "stack_level": 0,
+            "charging_profile_purpose": "TxProfile",
+            "charging_profile_kind": "Relative",
+            "transaction_id": transaction_id,
+            "charging_schedule": {
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": limit_a}],
+            },
+        },
+    )
+
+
 async def eventually(condition: Callable[[], bool], timeout_s: float = 8.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not condition():  # noqa: ASYNC110 (the simulators have no change events)
             await asyncio.sleep(0.05)
+
+
+@dataclass
+class Running:
+    controller: Controller
+    csms: StubCsms
+    meter: FakeMeter
+    task: asyncio.Task[None]
+
+    @property
+    def station_url(self) -> str:
+        return f"ws://127.0.0.1:{self.controller.relay.port}/ocpp"
+
+
+@contextlib.asynccontextmanager
+async def running_controller(
+    configure: Callable[[str, int], LocalctlConfig] = config,
+) -> AsyncIterator[Running]:
+    """A started controller with its stub CSMS and grid meter; stations are the caller's."""
+    meter = FakeMeter({}, sdm630_inputs((4.0, 4.0, 4.0)))
+    meter_port = await meter.start()
+    async with StubCsms() as csms:
+        controller = Controller(configure(csms.url, meter_port))
+        stop = asyncio.Event()
+        task = asyncio.create_task(controller.run(stop))
+        try:
+            await asyncio.wait_for(controller.started.wait(), 10)
+            yield Running(controller, csms, meter, task)
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 30)
+            await meter.stop()
 
 
 @contextlib.asynccontextmanager
@@ -114,32 +165,20 @@ async def open_site(
     configure: Callable[[str, int], LocalctlConfig] = config,
 ) -> AsyncIterator[Site]:
     """The running site: `configure(csms_url, meter_port)` gives the controller's settings."""
-    meter = FakeMeter({}, sdm630_inputs((4.0, 4.0, 4.0)))
-    meter_port = await meter.start()
-    async with StubCsms() as csms:
-        controller = Controller(configure(csms.url, meter_port))
-        stop = asyncio.Event()
-        running = asyncio.create_task(controller.run(stop))
-        await asyncio.wait_for(controller.started.wait(), 10)
-        url = f"ws://127.0.0.1:{controller.relay.port}/ocpp"
-        try:
-            async with SimStation16(url, "CP-16") as cp16, SimStation201(url, "CP-201") as cp201:
-                for station in (cp16, cp201):
-                    await station.boot()
-                    await station.start_charging(1, TAG)
-                simulated = Site(controller, csms, meter, cp16, cp201, running)
-                driver = asyncio.create_task(drive(simulated))
-                try:
-                    yield simulated
-                finally:
-                    driver.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await driver
-        finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(running, 30)
-            await meter.stop()
+    async with running_controller(configure) as run:
+        url = run.station_url
+        async with SimStation16(url, "CP-16") as cp16, SimStation201(url, "CP-201") as cp201:
+            for station in (cp16, cp201):
+                await station.boot()
+                await station.start_charging(1, TAG)
+            simulated = Site(run.controller, run.csms, run.meter, cp16, cp201, run.task)
+            driver = asyncio.create_task(drive(simulated))
+            try:
+                yield simulated
+            finally:
+                driver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await driver
 
 
 @pytest.fixture
@@ -184,21 +223,7 @@ async def test_a_base_load_step_brings_the_evs_down_within_a_few_cycles(site: Si
 
 async def test_the_lower_of_the_csms_profile_and_the_local_limit_holds(site: Site) -> None:
     await eventually(lambda: min(site.limits_a()) > 10)
-    transaction_id = site.cp16.transaction_ids[1]
-    profile = call16.SetChargingProfile(
-        connector_id=1,
-        cs_charging_profiles={
-            "charging_profile_id": 77,
-            "stack_level": 0,
-            "charging_profile_purpose": "TxProfile",
-            "charging_profile_kind": "Relative",
-            "transaction_id": transaction_id,
-            "charging_schedule": {
-                "charging_rate_unit": "A",
-                "charging_schedule_period": [{"start_period": 0, "limit": 8.0}],
-            },
-        },
-    )
+    profile = csms_tx_profile(site.cp16.transaction_ids[1], 8.0)
     answer = await site.csms.call("CP-16", profile)
     assert answer.status == "Accepted"
     await eventually(lambda: site.cp16.current_limit_a(1) <= 8.0)
@@ -357,30 +382,19 @@ async def _answer_slowly(socket: ClientConnection, delay_s: float, received: lis
 async def test_control_keeps_cycling_while_a_station_is_slow_to_answer() -> None:
     """A station that takes 2 s to answer its limits must not hold the loop: a meter jump in
     the meantime has to be acted on at once."""
-    meter = FakeMeter({}, sdm630_inputs((4.0, 4.0, 4.0)))
-    meter_port = await meter.start()
-    async with StubCsms() as csms:
-        controller = Controller(config(csms.url, meter_port))
-        stop = asyncio.Event()
-        running = asyncio.create_task(controller.run(stop))
-        await asyncio.wait_for(controller.started.wait(), 10)
-        url = f"ws://127.0.0.1:{controller.relay.port}/ocpp/CP-201"
-        received: list[str] = []
-        try:
-            async with connect(url, subprotocols=[Subprotocol("ocpp2.0.1")]) as slow:
-                boot = {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}
-                await slow.send(json.dumps([2, "boot-1", "BootNotification", boot]))
-                answering = asyncio.create_task(_answer_slowly(slow, 2.0, received))
-                await eventually(lambda: "SetChargingProfile" in received)
-                loop = controller.loop
-                assert loop is not None and loop.last is not None
-                waiting_since_s = loop.last.monotonic_s
-                await asyncio.sleep(1.0)  # no answer yet: all of it inside the station's delay
-                # period_s is 0.1 s: the loop went on cycling (it used to wait for the answer).
-                assert loop.last.monotonic_s - waiting_since_s >= 0.5
-                answering.cancel()
-        finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(running, 30)
-            await meter.stop()
+    received: list[str] = []
+    async with (
+        running_controller() as run,
+        connect(f"{run.station_url}/CP-201", subprotocols=[Subprotocol("ocpp2.0.1")]) as slow,
+    ):
+        boot = {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}
+        await slow.send(json.dumps([2, "boot-1", "BootNotification", boot]))
+        answering = asyncio.create_task(_answer_slowly(slow, 2.0, received))
+        await eventually(lambda: "SetChargingProfile" in received)
+        loop = run.controller.loop
+        assert loop is not None and loop.last is not None
+        waiting_since_s = loop.last.monotonic_s
+        await asyncio.sleep(1.0)  # no answer yet: all of it inside the station's delay
+        # period_s is 0.1 s: the loop went on cycling (it used to wait for the answer).
+        assert loop.last.monotonic_s - waiting_since_s >= 0.5
+        answering.cancel()

@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from ocpp.v16 import call as call16
 
 from localctl.config.model import LocalctlConfig
 from localctl.control.state_records import EvseRecord
 from localctl.control.state_store import SCHEMA_VERSION, StateFileError
 from localctl.service import Controller
 from localctl.sim import SimError, SimStation16, StubCsms
+from tests.e2e.test_closed_loop import csms_tx_profile, eventually
 
 CSMS_LIMIT_A = 8.0
 TAG = "04E91C5A2B3F80"
@@ -48,23 +48,6 @@ def settings(csms_url: str, listen: str = "127.0.0.1:0", api: str | None = None)
     }
 
 
-def csms_tx_profile(transaction_id: int) -> call16.SetChargingProfile:
-    return call16.SetChargingProfile(
-        connector_id=1,
-        cs_charging_profiles={
-            "charging_profile_id": 77,
-            "stack_level": 0,
-            "charging_profile_purpose": "TxProfile",
-            "charging_profile_kind": "Relative",
-            "transaction_id": transaction_id,
-            "charging_schedule": {
-                "charging_rate_unit": "A",
-                "charging_schedule_period": [{"start_period": 0, "limit": CSMS_LIMIT_A}],
-            },
-        },
-    )
-
-
 def own_tx_profiles(station: SimStation16, after: int) -> list[dict[str, Any]]:
     """The TxProfiles the station received after its first `after` calls."""
     return [
@@ -73,12 +56,6 @@ def own_tx_profiles(station: SimStation16, after: int) -> list[dict[str, Any]]:
         if action == "SetChargingProfile"
         and payload["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile"
     ]
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 8.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 (the simulators have no change events)
-            await asyncio.sleep(0.05)
 
 
 async def charge(station: SimStation16) -> None:
@@ -107,7 +84,7 @@ async def start_capped_transaction(station: SimStation16, csms: StubCsms) -> int
     await station.start_charging(1, TAG)
     await eventually(lambda: station.current_limit_a(1) > 2 * CSMS_LIMIT_A)
     transaction_id = station.transaction_ids[1]
-    answer = await csms.call("CP-16", csms_tx_profile(transaction_id))
+    answer = await csms.call("CP-16", csms_tx_profile(transaction_id, CSMS_LIMIT_A))
     assert answer.status == "Accepted"
     await eventually(lambda: bool(own_tx_profiles(station, 0)[-1]["chargingSchedule"]))
     await eventually(lambda: _last_own_limit(station) <= CSMS_LIMIT_A)
