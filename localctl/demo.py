@@ -18,6 +18,7 @@ import random
 import secrets
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -55,30 +56,33 @@ async def demo_site(
     seed: int = 1, config_path: Path = DEMO_CONFIG, api_listen: str = "127.0.0.1:0"
 ) -> AsyncIterator[RunningDemo]:
     """The simulated site with the real controller and its dashboard, running until exit."""
-    config = load_config(config_path)
     rng = random.Random(seed)
     token = secrets.token_urlsafe(18)
-    async with StubCsms() as csms:
-        site = _site(config, rng)
-        stop = asyncio.Event()
-        try:
-            meter_ports = await site.start_meters()
-            controller = Controller(_local(config, csms.url, meter_ports, api_listen, token))
-            running = asyncio.create_task(controller.run(stop))
-            await controller.started.wait()
-            assert controller.api is not None
-            await site.connect(f"ws://127.0.0.1:{controller.relay.port}/ocpp")
-            url = f"{controller.api.url}/dashboard/#token={token}"
-            async with asyncio.TaskGroup() as tasks:
-                simulation = tasks.create_task(site.run())
-                try:
-                    yield RunningDemo(controller, site, url)
-                finally:
-                    simulation.cancel()
-                    stop.set()
-            await running
-        finally:
-            await site.aclose()
+    # Each demo is a new simulated site: its outbox and control state file (beside the outbox)
+    # live in a directory of its own, so nothing of one run is restored into the next.
+    with tempfile.TemporaryDirectory(prefix="localctl-demo-") as state_dir:
+        config = _state_in(load_config(config_path), Path(state_dir))
+        async with StubCsms() as csms:
+            site = _site(config, rng)
+            stop = asyncio.Event()
+            try:
+                meter_ports = await site.start_meters()
+                controller = Controller(_local(config, csms.url, meter_ports, api_listen, token))
+                running = asyncio.create_task(controller.run(stop))
+                await controller.started.wait()
+                assert controller.api is not None
+                await site.connect(f"ws://127.0.0.1:{controller.relay.port}/ocpp")
+                url = f"{controller.api.url}/dashboard/#token={token}"
+                async with asyncio.TaskGroup() as tasks:
+                    simulation = tasks.create_task(site.run())
+                    try:
+                        yield RunningDemo(controller, site, url)
+                    finally:
+                        simulation.cancel()
+                        stop.set()
+                await running
+            finally:
+                await site.aclose()
 
 
 async def run_demo(
@@ -107,6 +111,12 @@ def _site(config: LocalctlConfig, rng: random.Random) -> SimSite:
     meter_ports = dict.fromkeys(sdm630_meter_ports(config), 0)
     settings = SiteSettings(meter_ports=meter_ports, wall_clock=utc_now)
     return SimSite(config, "ws://unused", rng=rng, arrivals=arrivals, settings=settings)
+
+
+def _state_in(config: LocalctlConfig, state_dir: Path) -> LocalctlConfig:
+    outbox = state_dir / "localctl-outbox.sqlite3"
+    offline = config.relay.offline.model_copy(update={"outbox_path": outbox})
+    return config.model_copy(update={"relay": config.relay.model_copy(update={"offline": offline})})
 
 
 def _local(
