@@ -14,8 +14,16 @@ async def get(operated: Operated, path: str) -> Any:
     return response.json()
 
 
+def _draws_on_l2(operated: Operated) -> bool:
+    registry = operated.controller.registry
+    assert registry is not None
+    return registry.ev_draw_a().get("a", (0.0, 0.0, 0.0))[1] > 0
+
+
 async def test_the_site_tree_shows_measured_current_limits_and_headroom(operated: Operated) -> None:
     await eventually(lambda: min(operated.site.limits_a()) > 10)
+    # the limits are in before the station's next MeterValues reports what it draws
+    await eventually(lambda: _draws_on_l2(operated))
     site = await get(operated, "/site")
     assert [n["id"] for n in site["nodes"]] == ["main"]
     main = site["nodes"][0]
