@@ -74,8 +74,12 @@ class StationLink:
         *,
         outage: tuple[OutageSettings, UpstreamOpener] | None = None,
         frame_timing: Histogram,
+        with_deadlines: set[StationLink] | None = None,
     ) -> None:
         self.session = session
+        # The links with a call in flight or a retry due: the only ones the relay's timeout
+        # sweep must look at (the shell shares one set between all its links).
+        self._with_deadlines = set() if with_deadlines is None else with_deadlines
         self.station_id = session.station_id
         # No upstream socket: the station was accepted while the CSMS was unreachable.
         self._sockets: dict[Side, DirectConnection] = {Side.STATION: station_socket}
@@ -108,6 +112,7 @@ class StationLink:
                 await self._outage.close()
             self.session.connection_lost()
             self._dispatch_events()
+            self._with_deadlines.discard(self)
             for future in self._own_calls.values():
                 if not future.done():
                     future.set_exception(
@@ -207,6 +212,12 @@ class StationLink:
                     outgoing.destination.value,
                     extra={"station_id": self.station_id},
                 )
+        # Every change to the session's calls in flight ends with a flush, so this keeps
+        # the set exact.
+        if self.session.has_deadline():
+            self._with_deadlines.add(self)
+        else:
+            self._with_deadlines.discard(self)
         self._dispatch_events()
 
     def _receive(self, side: Side, message: Message) -> None:

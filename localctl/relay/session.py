@@ -179,6 +179,13 @@ class RelaySession:
                 )
         self._transmit_ready_calls()
 
+    def has_deadline(self) -> bool:
+        """`next_deadline_s() is not None`, cheaply enough to ask after every frame."""
+        station, csms = self._queues[Side.STATION], self._queues[Side.CSMS]
+        if station.in_flight is not None or csms.in_flight is not None:
+            return True
+        return self._store is not None and self._store.retry_deadline_s() is not None
+
     def next_deadline_s(self) -> float | None:
         deadlines = [q.in_flight.deadline_s for q in self._queues.values() if q.in_flight]
         retry_s = self._store.retry_deadline_s() if self._store is not None else None

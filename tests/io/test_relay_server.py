@@ -342,3 +342,25 @@ async def test_a_settled_burst_of_connections_is_frozen_out_of_garbage_collectio
             assert gc.get_freeze_count() > frozen_before
     finally:
         gc.unfreeze()
+
+
+async def test_calls_nobody_answers_time_out_while_idle_stations_stay_connected(
+    csms: RawCsms, schemas: SchemaRegistry
+) -> None:
+    config = relay_config(csms.url, own_call_timeout_s=0.3, relayed_call_timeout_s=0.3)
+    async with (
+        RelayServer(config, schemas) as relay,
+        station(relay) as socket,
+        station(relay, "CP-idle"),
+    ):
+        upstream = await csms.connection("CP-1")
+        with pytest.raises(OwnCallError) as caught:
+            await asyncio.wait_for(relay.call("CP-1", "ClearCache", {}), 5)
+        assert caught.value.error_code == "Timeout"
+        assert orjson.loads(await recv(socket))[2] == "ClearCache"  # sent, never answered
+        # the CSMS's call, unanswered, times out too and lets the next one through
+        await upstream.socket.send('[2,"cs-1","ClearCache",{}]')
+        assert await recv(socket) == '[2,"cs-1","ClearCache",{}]'
+        await upstream.socket.send('[2,"cs-2","ClearCache",{}]')
+        assert await recv(socket) == '[2,"cs-2","ClearCache",{}]'
+        assert relay.link("CP-idle") is not None
