@@ -300,21 +300,22 @@ class StationLink:
             future.set_result(result or {})
 
     def _log(self, event: RelayEvent) -> None:
-        extra = {"station_id": self.station_id}
-        if isinstance(event, FrameRelayed):
+        if type(event) is FrameRelayed:  # nearly every event: nothing built unless logged
             if traffic_log.isEnabledFor(logging.INFO):
                 traffic_log.info(
                     "%s %s",
                     event.message_type.name,
                     event.action,
                     extra={
-                        **extra,
+                        "station_id": self.station_id,
                         "message_id": event.message_id,
                         "action": event.action,
                         "direction": f"{event.source.value}->{event.source.other.value}",
                     },
                 )
-        elif isinstance(event, PeerFaulted | SchemaViolated):
+            return
+        extra = {"station_id": self.station_id}
+        if isinstance(event, PeerFaulted | SchemaViolated):
             log.warning(
                 "%s from %s: %s",
                 type(event).__name__,

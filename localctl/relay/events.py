@@ -25,7 +25,7 @@ class Side(Enum):
         return Side.CSMS if self is Side.STATION else Side.STATION
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see localctl.relay.frames.Call
 class Outgoing:
     """A frame to transmit to `destination`."""
 
@@ -33,7 +33,7 @@ class Outgoing:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see localctl.relay.frames.Call
 class FrameRelayed:
     """A frame from `source` went on to the other side (replies carry their call's action)."""
 

@@ -12,6 +12,10 @@ class OcppVersion(Enum):
     V201 = "ocpp2.0.1"
     V21 = "ocpp2.1"
 
+    # As for `Side`: identity is the hash. Every validator lookup hashes a version, and
+    # Enum's own __hash__ is Python code.
+    __hash__ = object.__hash__
+
     @classmethod
     def from_subprotocol(cls, subprotocol: str) -> OcppVersion:
         return cls(subprotocol)
