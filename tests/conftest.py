@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,3 +36,20 @@ def own_state_directory(factory: pytest.TempPathFactory) -> Iterator[Path]:
         directory = factory.mktemp("state")
         patch.setenv("STATE_DIRECTORY", str(directory))
         yield directory
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """Undo what a test's `configure_logging` did to the root logger.
+
+    Its handler writes to the sys.stderr of that test, which pytest closes afterwards; left in
+    place, every later warning fails with "I/O operation on closed file" and is lost.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    named = {n: logging.getLogger(n).level for n in ("websockets", "ocpp")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, named_level in named.items():
+        logging.getLogger(name).setLevel(named_level)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -19,13 +21,23 @@ async def scrape(operated: Operated) -> dict[str, list[Sample]]:
     return {f.name: f.samples for f in text_string_to_metric_families(response.text)}
 
 
-async def test_metrics_come_from_the_running_site(operated: Operated) -> None:
-    await eventually(lambda: min(operated.site.limits_a()) > 10)
-    metrics = await scrape(operated)
-    relayed = {
+def relayed_counts(metrics: dict[str, list[Sample]]) -> dict[tuple[str, str, str], float]:
+    return {
         (s.labels["action"], s.labels["direction"], s.labels["type"]): s.value
         for s in metrics["localctl_messages"]
     }
+
+
+async def test_metrics_come_from_the_running_site(operated: Operated) -> None:
+    await eventually(lambda: min(operated.site.limits_a()) > 10)
+    # The limits can land before the CSMS has answered any MeterValues: scrape until it has.
+    async with asyncio.timeout(8.0):
+        while True:
+            metrics = await scrape(operated)
+            relayed = relayed_counts(metrics)
+            if ("MeterValues", "csms->station", "CALLRESULT") in relayed:
+                break
+            await asyncio.sleep(0.05)
     assert relayed[("BootNotification", "station->csms", "CALL")] == 2
     assert relayed[("MeterValues", "csms->station", "CALLRESULT")] >= 1
     latency = [s for s in metrics["localctl_relayed_call_seconds"] if s.name.endswith("_count")]
