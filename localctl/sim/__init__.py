@@ -27,6 +27,7 @@ from localctl.sim.csms import StubCsms
 from localctl.sim.endpoint import ReceivedCall, ReplyScript
 from localctl.sim.errors import (
     ConnectionLostError,
+    InvalidResultError,
     NotConnectedError,
     PeerCallError,
     SimError,
@@ -58,6 +59,7 @@ __all__ = [
     "Ev",
     "EvModel",
     "EvSpec",
+    "InvalidResultError",
     "LifecycleStation",
     "MeterReading",
     "NotConnectedError",

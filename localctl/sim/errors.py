@@ -30,5 +30,14 @@ class PeerCallError(SimError):
         self.description = description
 
 
+class InvalidResultError(SimError):
+    """The peer answered a CALL with a CALLRESULT its action's schema does not allow."""
+
+    def __init__(self, action: str, description: str) -> None:
+        super().__init__(f"{action} answered with an invalid payload: {description}")
+        self.action = action
+        self.description = description
+
+
 class SubprotocolMismatchError(SimError):
     """The server chose an OCPP version this simulated station does not speak."""

@@ -1,7 +1,7 @@
 """The one place that touches the untyped `ocpp` package's engine.
 
-The package gives us message dataclasses, JSON schemas and a ChargePoint class that packs,
-validates and correlates messages. Its handler registry is keyed by method name, so our
+The package gives us message dataclasses and a ChargePoint class that packs and correlates
+messages. Its handler registry is keyed by method name, so our
 handler objects are plain typed classes whose methods carry `handles(...)`; the engine is
 pointed at them with `bind_handlers`.
 """
@@ -29,8 +29,11 @@ _ENGINE_BY_SUBPROTOCOL: dict[str, Any] = {
 
 
 def handles(action: str) -> Callable[[HandlerT], HandlerT]:
-    """Mark a method as the handler of one incoming OCPP action (typed `ocpp.routing.on`)."""
-    return cast(Callable[[HandlerT], HandlerT], on(action))
+    """Mark a method as the handler of one incoming OCPP action (typed `ocpp.routing.on`).
+
+    The engine's own schema check is off: `OcppEndpoint` validates every frame it receives
+    with the relay's compiled validators instead (see there why)."""
+    return cast(Callable[[HandlerT], HandlerT], on(action, skip_schema_validation=True))
 
 
 def create_engine(
