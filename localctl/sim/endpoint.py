@@ -28,8 +28,9 @@ from websockets.exceptions import ConnectionClosed
 from localctl.relay.errors import error_code_for
 from localctl.relay.schemas import SchemaRegistry, SchemaViolation
 from localctl.relay.versions import OcppVersion
+from localctl.sim.dispatch import CallDispatcher
 from localctl.sim.errors import ConnectionLostError, InvalidResultError, PeerCallError
-from localctl.sim.ocpp_glue import bind_handlers, create_engine
+from localctl.sim.ocpp_glue import create_engine
 from localctl.sim.tasks import TaskSupervisor
 
 LOGGER = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ class ReceivedCall:
     message_id: str
     action: str
     payload: JsonObject
+
+    def as_tuple(self) -> tuple[str, str, JsonObject]:
+        return (self.message_id, self.action, self.payload)
 
 
 class CallLog:
@@ -158,7 +162,7 @@ class OcppEndpoint:
         self._on_frame = on_frame or _ignore_frame
         self._sender = sender = _TappedSender(identity, connection, self._on_frame)
         self._engine = create_engine(subprotocol, identity, sender, response_timeout_s)
-        bind_handlers(self._engine, handlers)
+        self._dispatcher = CallDispatcher(handlers)
         self._follow_ups: list[tuple[str, FollowUp]] = []
         self._call_errors: dict[str, tuple[str, str]] = {}
         self._result_hooks: dict[str, ResultHook] = {}
@@ -187,12 +191,14 @@ class OcppEndpoint:
             await self._delay_reply()
             if await self._answered_by_script(call) or await self._refused_by_schema(call):
                 return
-        elif frame is not None and frame[0] == _CALLERROR and len(frame) >= 4:
+            await self._sender.send(await self._dispatcher.answer(*call.as_tuple()))
+            self._start_follow_ups()
+            return
+        if frame is not None and frame[0] == _CALLERROR and len(frame) >= 4:
             self._call_errors[str(frame[1])] = (str(frame[2]), str(frame[3]))
-        elif frame is not None and frame[0] == _CALLRESULT:
+        if frame is not None and frame[0] == _CALLRESULT:
             self._take_result(str(frame[1]), frame[2])
         await self._engine.route_message(text)
-        self._start_follow_ups()
 
     async def _answered_by_script(self, call: ReceivedCall) -> bool:
         if call.action in self.script.unanswered:

@@ -1,9 +1,8 @@
-"""The one place that touches the untyped `ocpp` package's engine.
+"""Where the simulators meet the untyped `ocpp` package's engine (with `dispatch`).
 
-The package gives us message dataclasses and a ChargePoint class that packs and correlates
-messages. Its handler registry is keyed by method name, so our
-handler objects are plain typed classes whose methods carry `handles(...)`; the engine is
-pointed at them with `bind_handlers`.
+The package gives us message dataclasses and a ChargePoint class that packs our CALLs and
+correlates their answers. Handler objects are plain typed classes whose methods carry
+`handles(...)`, the package's own route marker; `dispatch` answers incoming CALLs with them.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from ocpp import v16, v21, v201
-from ocpp.routing import create_route_map, on
+from ocpp.routing import on
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
@@ -29,11 +28,8 @@ _ENGINE_BY_SUBPROTOCOL: dict[str, Any] = {
 
 
 def handles(action: str) -> Callable[[HandlerT], HandlerT]:
-    """Mark a method as the handler of one incoming OCPP action (typed `ocpp.routing.on`).
-
-    The engine's own schema check is off: `OcppEndpoint` validates every frame it receives
-    with the relay's compiled validators instead (see there why)."""
-    return cast(Callable[[HandlerT], HandlerT], on(action, skip_schema_validation=True))
+    """Mark a method as the handler of one incoming OCPP action (typed `ocpp.routing.on`)."""
+    return cast(Callable[[HandlerT], HandlerT], on(action))
 
 
 def create_engine(
@@ -42,11 +38,6 @@ def create_engine(
     """An `ocpp` ChargePoint for the negotiated subprotocol, used only to pack and correlate."""
     engine_class = _ENGINE_BY_SUBPROTOCOL[subprotocol]
     return engine_class(identity, connection, response_timeout=response_timeout_s)
-
-
-def bind_handlers(engine: Any, handlers: object) -> None:
-    """Route incoming CALLs of `engine` to the `handles`-marked methods of `handlers`."""
-    engine.route_map = create_route_map(handlers)
 
 
 def iso_utc(moment: datetime) -> str:

@@ -95,7 +95,8 @@ async def test_unhandled_action_is_a_peer_call_error(csms: StubCsms) -> None:
     async with SimStation16(csms.url, "CP-16"):
         with pytest.raises(PeerCallError) as caught:
             await csms.call("CP-16", call16.ClearCache())
-    assert (caught.value.action, caught.value.code) == ("ClearCache", "NotImplemented")
+    # OCPP-J 1.6 4.2.3: a known action the receiver does not support is NotSupported.
+    assert (caught.value.action, caught.value.code) == ("ClearCache", "NotSupported")
 
 
 async def test_scripted_station_refuses_an_action(csms: StubCsms) -> None:
