@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from benchmarks.control_site import NOMINAL_V, jain_index, running_site, site_config, with_delays
 from localctl.clocks import Clocks
@@ -171,6 +174,7 @@ async def run_localctl(duration_s: float, speedup: float, seed: int) -> HourResu
     clock = SimClock(START)
     probe = site_config(EVSES, fuse_a=FUSE_A, meter_port=0, csms_url="ws://127.0.0.1:9")
     arrivals = sessions_for(probe, duration_s, seed)
+    work = Path(tempfile.mkdtemp(prefix="control-hour-"))
 
     def config_for(port: int, csms_url: str) -> LocalctlConfig:
         return site_config(
@@ -180,6 +184,7 @@ async def run_localctl(duration_s: float, speedup: float, seed: int) -> HourResu
             csms_url=csms_url,
             control={"period_s": STEP_S / speedup},
             meter={"poll_interval_s": 0.5 / speedup},
+            state_dir=work,
         )
 
     site = SimSite(
@@ -210,6 +215,7 @@ async def run_localctl(duration_s: float, speedup: float, seed: int) -> HourResu
             next_at += STEP_S / speedup
             await asyncio.sleep(max(0.0, next_at - loop.time()))
         real_s = time.monotonic() - started
+    shutil.rmtree(work)
     return HourResult("localctl", duration_s, real_s, overload, sessions.figures())
 
 

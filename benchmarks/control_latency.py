@@ -254,6 +254,7 @@ async def _measure(evse_count: int, steps: int, seed: int) -> LatencyResult:
                     meter_port=port,
                     csms_url=csms_url,
                     control=control,
+                    state_dir=Path(work),
                 )
 
             controller = Controller(config_for(hello["meter_port"], hello["csms_url"]))

@@ -9,6 +9,7 @@ import os
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import machine as base_machine
@@ -31,15 +32,21 @@ def site_config(
     csms_url: str,
     control: dict[str, Any] | None = None,
     meter: dict[str, Any] | None = None,
+    state_dir: Path | None = None,
 ) -> LocalctlConfig:
     """`synthetic_config` (rotated wiring, every 4th EVSE single-phase, two per station) with
-    the CSMS, the meter and the control settings given; WebSocket pings off."""
+    the CSMS, the meter and the control settings given; WebSocket pings off. A controller run
+    on it keeps its outbox and control state in `state_dir` (give each run a fresh one: a
+    state file left by an earlier run would be restored)."""
     document: dict[str, Any] = synthetic_config(
         evse_count, fuse_a=fuse_a, single_phase_every=4, meter_port=meter_port
     ).model_dump(mode="json", exclude_none=True)
     document["relay"].update(upstream_url=csms_url, ping_interval_s=None)
     document["inputs"]["modbus_meters"][0].update(meter or {})
     document["control"] = control or {}
+    if state_dir is not None:
+        outbox_path = str(state_dir / "outbox.sqlite3")
+        document["relay"].setdefault("offline", {})["outbox_path"] = outbox_path
     return LocalctlConfig.model_validate(document)
 
 
