@@ -25,6 +25,7 @@ from websockets.typing import Subprotocol
 
 from localctl.sim.csms_handlers import Csms16Handlers, Csms201Handlers, CsmsPolicy
 from localctl.sim.endpoint import (
+    MAX_LOGGED_CALLS,
     CallLog,
     FrameHook,
     JsonObject,
@@ -61,7 +62,8 @@ class StubCsms:
     every answer. `subprotocols` is in order of preference. BootNotification answers
     `heartbeat_interval_s`; Authorize and transactions accept every id token unless
     `accepted_id_tokens` lists the accepted ones. `on_frame` sees every frame in and out,
-    for showing traffic live. permessage-deflate is offered, as OCPP asks of a CSMS.
+    for showing traffic live; `logged_calls` is how many of the newest CALLs of each station
+    it keeps (`received`). permessage-deflate is offered, as OCPP asks of a CSMS.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class StubCsms:
         accepted_id_tokens: Collection[str] | None = None,
         response_timeout_s: float = 10.0,
         on_frame: FrameHook | None = None,
+        logged_calls: int = MAX_LOGGED_CALLS,
     ) -> None:
         self._host = host
         self._port = port
@@ -88,6 +91,7 @@ class StubCsms:
         self._reply_delay_s = reply_delay_s
         self._response_timeout_s = response_timeout_s
         self._on_frame = on_frame
+        self._logged_calls = logged_calls
         tokens = None if accepted_id_tokens is None else frozenset(accepted_id_tokens)
         self._policy = CsmsPolicy(heartbeat_interval_s, tokens)
         self._server: Server | None = None
@@ -171,7 +175,10 @@ class StubCsms:
         return self._scripts.setdefault(station_id, ReplyScript())
 
     def _call_log(self, station_id: str) -> CallLog:
-        return self._call_logs.setdefault(station_id, CallLog())
+        log = self._call_logs.get(station_id)
+        if log is None:
+            log = self._call_logs[station_id] = CallLog(self._logged_calls)
+        return log
 
     def subprotocol(self, station_id: str) -> str:
         """The subprotocol negotiated on the station's latest connection."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from localctl.config.model import LocalctlConfig
 from localctl.config.site import StationConfig
-from localctl.sim.endpoint import FrameHook
+from localctl.sim.endpoint import MAX_LOGGED_CALLS, FrameHook
 from localctl.sim.errors import SimError
 from localctl.sim.ocpp_glue import OCPP16, OCPP201
 from localctl.sim.quirks import COMPLIANT, StationQuirks
@@ -35,6 +35,8 @@ class StationPlan:
     may change it over OCPP."""
     on_frame: FrameHook | None = None
     extra_headers: Mapping[str, str] | None = None
+    logged_calls: int = MAX_LOGGED_CALLS
+    """How many of the newest CALLs each station keeps for inspection."""
 
     def version_of(self, index: int, station_id: str) -> str:
         if self.versions is not None and station_id in self.versions:
@@ -66,6 +68,7 @@ def build_station(
         quirks=plan.quirks.get(station.id, COMPLIANT),
         on_frame=plan.on_frame,
         extra_headers=plan.extra_headers,
+        logged_calls=plan.logged_calls,
     )
     interval = str(plan.sample_interval_s)
     built: SiteStation

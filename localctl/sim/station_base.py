@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from localctl.sim.endpoint import (
+    MAX_LOGGED_CALLS,
     CallLog,
     FollowUp,
     FrameHook,
@@ -59,6 +60,7 @@ class ConnectionOptions(TypedDict, total=False):
     clock: Clock
     on_frame: FrameHook | None
     quirks: StationQuirks
+    logged_calls: int
 
 
 class SimStationBase:
@@ -67,8 +69,9 @@ class SimStationBase:
     `subprotocols` is the offer list (default: the version the class speaks);
     `extra_headers` go into the handshake (e.g. basic auth); `reply_delay_s` delays every
     answer; `clock` gives the time for timestamps and profiles; `on_frame` sees every frame;
-    `quirks` is how this station model deviates from the specification. `ports` is the
-    number of connectors (1.6) or EVSEs (2.0.1).
+    `quirks` is how this station model deviates from the specification; `logged_calls` how
+    many of the newest CALLs received it keeps (`received`). `ports` is the number of
+    connectors (1.6) or EVSEs (2.0.1).
     """
 
     speaks: ClassVar[str]
@@ -87,13 +90,14 @@ class SimStationBase:
         clock: Clock = utc_now,
         on_frame: FrameHook | None = None,
         quirks: StationQuirks = COMPLIANT,
+        logged_calls: int = MAX_LOGGED_CALLS,
         ports: int = 1,
     ) -> None:
         self.url = url
         self.station_id = station_id
         self.identity = identity
         self.offered_subprotocols = tuple(subprotocols or (self.speaks,))
-        self.call_log = CallLog()
+        self.call_log = CallLog(logged_calls)
         # How this station deviates from its normal answers; see `ReplyScript`.
         self.script = ReplyScript()
         self.profiles = ProfileStore(identity.max_current_a, ports=ports, quirks=quirks)
@@ -163,7 +167,8 @@ class SimStationBase:
 
     @property
     def received(self) -> list[tuple[str, JsonObject]]:
-        """(action, wire payload) of every CALL received, oldest first."""
+        """(action, wire payload) of the CALLs received (the newest `logged_calls`), oldest
+        first."""
         return [(call.action, call.payload) for call in self.call_log.calls]
 
     @property

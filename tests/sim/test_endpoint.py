@@ -1,6 +1,7 @@
-"""Every frame a simulated peer receives is checked against its action's schema: a CALL that
-breaks it gets the version's CALLERROR and is not handled, an answer that breaks it fails the
-call. A raw WebSocket server on port 0 plays the CSMS so it can send what no engine would."""
+"""The simulators' OCPP endpoint. Every frame a simulated peer receives is checked against its
+action's schema: a CALL that breaks it gets the version's CALLERROR and is not handled, an
+answer that breaks it fails the call. A raw WebSocket server on port 0 plays the CSMS so it
+can send what no engine would. The log of received CALLs is bounded."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from localctl.sim import InvalidResultError, SimStation16, SimStation201
+from localctl.sim.endpoint import CallLog, ReceivedCall
 
 Answer = Callable[[list[Any]], list[Any]]
 
@@ -116,3 +118,12 @@ async def test_an_answer_that_breaks_its_schema_fails_the_call() -> None:
             await station.boot()
     assert caught.value.action == "BootNotification"
     assert "interval" in caught.value.description or "currentTime" in caught.value.description
+
+
+async def test_the_call_log_keeps_only_the_newest_calls() -> None:
+    log = CallLog(max_calls=3)
+    for number in range(5):
+        log.append(ReceivedCall(f"m{number}", "Heartbeat", f'[2,"m{number}","Heartbeat",{{}}]'))
+    assert [call.message_id for call in log.calls] == ["m2", "m3", "m4"]
+    first = await log.wait_for("Heartbeat", count=1)
+    assert (first.message_id, first.payload) == ("m2", {})
