@@ -19,7 +19,9 @@ started at or after t0 (its decreases and, once they are answered, its increases
 wakes at once on a jump of more than 2 A); the latency is the writing of its last frame
 minus t0 (and, for comparison, its arrival).
 
-The site: every EVSE has a car (mixed 1- and 3-phase, reaction delays 1 to 10 s), the fuse
+The site: every EVSE has a car (mixed 1- and 3-phase, reaction delays 1 to 10 s; the cars
+arrive over the first 10 s, so meter values, sampled from each transaction's start, come in
+spread out as on a real site), the fuse
 is 8 A per EVSE so every car is limited, and every 6 s the base load steps up by 15 % of the
 fuse on all three phases, and down again 3 s later. Controller settings are the defaults
 except two that only govern how fast limits come back *up* after a step down, so that every

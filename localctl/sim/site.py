@@ -70,6 +70,8 @@ class Session:
     order: int
     charging: bool = False
     """True once the transaction has started: the station offers current from then on."""
+    sampled_s: float = 0.0
+    """When the transaction started, then when its last meter values were due."""
 
 
 def default_base_loads(
@@ -132,7 +134,6 @@ class SimSite:
         self._arrivals = sorted(arrivals, key=lambda a: a.at_s)
         self.sessions: dict[str, Session] = {}
         self._sessions_started = 0
-        self._last_sample_s: dict[str, float] = {}
         self._last_heartbeat_s: dict[str, float] = {}
         ports_by_station = {station.id: sorted(station.evses) for station in config.stations}
         self.calls = StationCalls(
@@ -285,6 +286,7 @@ class SimSite:
             finally:
                 # Stations authorize locally and charge when the controller is unreachable.
                 session.charging = True
+                session.sampled_s = self.clock.now_s
 
         token = arrival.id_token
         return [bind(station.plug_in, port), bind(station.authorize, token), start]
@@ -300,18 +302,22 @@ class SimSite:
     # -- meter values -------------------------------------------------------------------
 
     def _meter_reports(self, now_s: float) -> dict[str, list[Action]]:
+        """Each transaction's meter values, every sampling interval from its start (OCPP 1.6
+        MeterValueSampleInterval, 2.0.1 E02.FR.10 TxUpdatedInterval): transactions that
+        started at different times report at different times, as on a real site."""
         actions: dict[str, list[Action]] = {}
-        for station_id, station in self.stations.items():
-            interval_s = station_sample_interval_s(station)
-            last_s = self._last_sample_s.setdefault(station_id, 0.0)
-            if interval_s <= 0 or now_s - last_s < interval_s - 1e-9:
+        intervals_s = {i: station_sample_interval_s(s) for i, s in self.stations.items()}
+        for session in self.sessions.values():
+            interval_s = intervals_s[session.station_id]
+            if not session.charging or interval_s <= 0:
                 continue
-            self._last_sample_s[station_id] = now_s
-            actions[station_id] = [
-                self._meter_report(station, session)
-                for session in self.sessions.values()
-                if session.station_id == station_id and session.charging
-            ]
+            due_s = session.sampled_s + interval_s
+            if now_s < due_s - 1e-9:
+                continue
+            # Keep the phase of the transaction's start, unless far behind (interval shortened).
+            session.sampled_s = due_s if now_s - due_s < interval_s else now_s
+            station = self.stations[session.station_id]
+            actions.setdefault(session.station_id, []).append(self._meter_report(station, session))
         return actions
 
     def _heartbeats(self, now_s: float) -> dict[str, list[Action]]:

@@ -120,18 +120,36 @@ async def test_every_site_config_file_builds_a_site(csms: StubCsms) -> None:
 
 async def test_arrival_starts_a_transaction_and_meter_values_follow(csms: StubCsms) -> None:
     async with site_for(csms, [arrival("e1", soc=0.5)]) as site:
-        await steps(site, 10)
+        await steps(site, 11)
     sent = csms.received("CP-A")
     names = [action for action, _ in sent]
     assert names[:4] == ["BootNotification", *["StatusNotification"] * 2, "StatusNotification"]
     assert names[4:7] == ["Authorize", "StartTransaction", "StatusNotification"]
     meter_values = [payload for action, payload in sent if action == "MeterValues"]
-    assert len(meter_values) == 2  # at 5 s and 10 s
+    assert len(meter_values) == 2  # the transaction started at 1 s: at 6 s and 11 s
     samples = meter_values[-1]["meterValue"][0]["sampledValue"]
     currents = {s["phase"]: s["value"] for s in samples if s["measurand"] == "Current.Import"}
     assert currents == {"L1": "16.0", "L2": "16.0", "L3": "16.0"}
     assert any(s["measurand"] == "SoC" and s["unit"] == "Percent" for s in samples)
     assert meter_values[-1]["transactionId"] == 1
+
+
+async def test_each_transaction_samples_from_its_own_start(csms: StubCsms) -> None:
+    arrivals = [arrival("e1", at_s=1.0), arrival("e2", COMPACT, at_s=3.0)]
+    sampled: dict[int, list[float]] = {1: [], 2: []}
+    async with site_for(csms, arrivals) as site:
+        for _ in range(14):
+            await site.step()
+            for connector, times in sampled.items():
+                if len(times) < _meter_values_of(csms, connector):
+                    times.append(site.clock.now_s)
+    # MeterValueSampleInterval 5 s, counted from each transaction's start (OCPP 1.6 3.16.1, 9.1.19).
+    assert sampled == {1: [6.0, 11.0], 2: [8.0, 13.0]}
+
+
+def _meter_values_of(csms: StubCsms, connector: int) -> int:
+    received = csms.received("CP-A")
+    return sum(1 for a, p in received if a == "MeterValues" and p["connectorId"] == connector)
 
 
 async def test_currents_reach_grid_phases_through_the_wiring(csms: StubCsms) -> None:
