@@ -1,0 +1,52 @@
+"""The MPC reconstruction reproduces every statistic the notebook publishes exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import acn_mpc
+
+
+def _all_runs() -> list[float]:
+    """The 27 runs: the reconstruction, 80 to 150 kW spread as its sum assumes."""
+    shares = [e.share_pct for e in acn_mpc.reconstruct() if e.capacity_kw <= 75]
+    q75, top = acn_mpc.Q75_PCT, acn_mpc.MAX_PCT
+    low = [acn_mpc.MEDIAN_PCT] * 5 + [q75] * 7 + [top]
+    high = [q75] * 7 + [top] * 6
+    middle = [(a + b) / 2.0 for a, b in zip(low, high, strict=True)]
+    return sorted(shares + middle)
+
+
+def test_the_runs_give_the_published_mean_quartiles_and_extremes() -> None:
+    runs = np.asarray(_all_runs())
+    assert runs.shape == (acn_mpc.RUNS,)
+    assert runs.mean() == pytest.approx(acn_mpc.MEAN_PCT, abs=1e-9)
+    assert runs.min() == pytest.approx(acn_mpc.MIN_PCT, abs=1e-9)
+    assert runs.max() == pytest.approx(acn_mpc.MAX_PCT, abs=1e-9)
+    assert np.quantile(runs, 0.25) == pytest.approx(acn_mpc.Q25_PCT, abs=1e-9)
+    assert np.quantile(runs, 0.5) == pytest.approx(acn_mpc.MEDIAN_PCT, abs=1e-9)
+    assert np.quantile(runs, 0.75) == pytest.approx(acn_mpc.Q75_PCT, abs=1e-9)
+
+
+def test_the_standard_deviation_agrees_though_it_was_not_fitted() -> None:
+    published_std_pct = 11.735253
+    assert np.std(_all_runs(), ddof=1) == pytest.approx(published_std_pct, abs=0.01)
+
+
+def test_shares_rise_with_capacity_and_the_figure_reads_high() -> None:
+    shares = [e.share_pct for e in acn_mpc.reconstruct() if e.capacity_kw <= 75]
+    assert shares == sorted(shares)
+    assert -0.6 < acn_mpc.offset_pct() < -0.1
+
+
+def test_verdicts_respect_exact_values_bounds_and_the_uncertainty() -> None:
+    lines = acn_mpc.compare({10.0: 51.5, 35.0: 96.35, 40.0: 98.0, 50.0: 99.9, 55.0: 99.95})
+    verdicts = [line.rsplit("|", 1)[1].strip() for line in lines[1:]]
+    assert verdicts == [
+        "above",
+        "within the uncertainty",
+        "below",
+        "below the bound: undecided",
+        "above",
+    ]
