@@ -8,9 +8,9 @@ import pytest
 from benchmarks import acn_mpc
 
 
-def _all_runs() -> list[float]:
+def _all_runs(measured: acn_mpc.Measured | None = None) -> list[float]:
     """The 27 runs: the reconstruction, 80 to 150 kW spread as its sum assumes."""
-    shares = [e.share_pct for e in acn_mpc.reconstruct() if e.capacity_kw <= 75]
+    shares = [e.share_pct for e in acn_mpc.reconstruct(measured) if e.capacity_kw <= 75]
     q75, top = acn_mpc.Q75_PCT, acn_mpc.MAX_PCT
     low = [acn_mpc.MEDIAN_PCT] * 5 + [q75] * 7 + [top]
     high = [q75] * 7 + [top] * 6
@@ -50,3 +50,22 @@ def test_verdicts_respect_exact_values_bounds_and_the_uncertainty() -> None:
         "below the bound: undecided",
         "above",
     ]
+
+
+def test_a_measured_run_replaces_its_bound_and_keeps_the_published_mean() -> None:
+    measured = {50: 99.82, 35: 96.25}
+    estimates = {e.capacity_kw: e for e in acn_mpc.reconstruct(measured)}
+    assert estimates[50].measured and estimates[50].share_pct == 99.82
+    assert estimates[35].measured and estimates[35].share_pct == 96.25
+    assert np.mean(_all_runs(measured)) == pytest.approx(acn_mpc.MEAN_PCT, abs=1e-9)
+    # What 50 kW gives up below the median bound goes to the four figured capacities left.
+    before = {e.capacity_kw: e.share_pct for e in acn_mpc.reconstruct()}
+    raised = estimates[20].share_pct - before[20]
+    assert raised == pytest.approx((acn_mpc.MEDIAN_PCT - 99.82 + before[35] - 96.25) / 4)
+
+
+def test_a_measured_run_is_judged_within_the_measurement_tolerance() -> None:
+    measured = {35: 96.30, 50: 99.82}
+    lines = acn_mpc.compare({35.0: 96.302, 50.0: 99.80}, measured)
+    verdicts = [line.rsplit("|", 1)[1].strip() for line in lines[1:]]
+    assert verdicts == ["within the uncertainty", "below"]
