@@ -96,6 +96,10 @@ async def test_meter_and_ems_inputs_reach_the_site_state_and_telemetry(
 
         await until(lambda: grid_current() == pytest.approx((10.0, 12.0, 14.0)))
         limit = {"power_w": 11000, "ttl_s": 60, "source": "building-ems"}
+        # The limit is not retained: it reaches the controller only once the broker has
+        # acknowledged its subscription, which `started` does not wait for.
+        assert controller.mqtt is not None
+        await asyncio.wait_for(controller.mqtt.wait_ready(), 10)
         observer.client.publish("localctl/ems/limit/main", json.dumps(limit).encode())
         await until(lambda: bool(controller.site_state.snapshot().ems_limits))
         ems = controller.site_state.snapshot().ems_limits[0]
